@@ -1,0 +1,134 @@
+"""Visitors' saved persons, bookings, tickets and idempotency records."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from museum.clock import utcnow
+from museum.db import Base, UTCDateTime, str_enum
+from museum.models import Account, PoolKind, Slot
+
+
+class IdType(enum.StrEnum):
+    CN_ID = "cn_id"
+    HK_MO_PERMIT = "hk_mo_permit"
+    TW_PERMIT = "tw_permit"
+    PASSPORT = "passport"
+
+
+class BookingStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class Person(Base):
+    """A real-name visitor saved on an account. The ID number itself is never stored."""
+
+    __tablename__ = "persons"
+    __table_args__ = (UniqueConstraint("account_id", "id_digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    id_type: Mapped[IdType] = mapped_column(str_enum(IdType))
+    #: Keyed HMAC-SHA256 of type and normalised number: a blind index for "one booking per person per day".
+    id_digest: Mapped[str] = mapped_column(String(64))
+    id_masked: Mapped[str] = mapped_column(String(40))
+    #: Known for mainland IDs; tells minors from adults.
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("party_size > 0", name="party_positive"),
+        Index("ix_bookings_account_day", "account_id", "visit_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"), index=True)
+    pool_kind: Mapped[PoolKind] = mapped_column(str_enum(PoolKind))
+    #: The slot's date, kept here for the per-day rules.
+    visit_date: Mapped[date] = mapped_column(Date)
+    party_size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[BookingStatus] = mapped_column(
+        str_enum(BookingStatus), default=BookingStatus.CONFIRMED
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(254))
+
+    account: Mapped[Account] = relationship()
+    slot: Mapped[Slot] = relationship(lazy="joined")
+    tickets: Mapped[list[Ticket]] = relationship(back_populates="booking", lazy="selectin", order_by="Ticket.id")
+
+
+class Ticket(Base):
+    """The right to enter: one per person, or one for a whole party (``party_size`` > 1)."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint("admitted >= 0 AND admitted <= party_size", name="admitted_within_party"),
+        # One live ticket per person per day, enforced by the database even when two bookings race.
+        Index(
+            "uq_tickets_day_person",
+            "visit_date",
+            "id_digest",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL AND id_digest IS NOT NULL"),
+            sqlite_where=text("revoked_at IS NULL AND id_digest IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    visit_date: Mapped[date] = mapped_column(Date)
+    id_digest: Mapped[str | None] = mapped_column(String(64))
+    party_size: Mapped[int] = mapped_column(Integer, default=1)
+    #: How many of the party have entered (gates raise it with a conditional UPDATE).
+    admitted: Mapped[int] = mapped_column(Integer, default=0)
+    #: Short, unambiguous reference printed under the QR code, for typing at a gate or help desk.
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    #: The signed code the QR image carries.
+    code: Mapped[str] = mapped_column(Text, default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    booking: Mapped[Booking] = relationship(back_populates="tickets")
+    person: Mapped[Person | None] = relationship(lazy="joined")
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a request sent with an ``Idempotency-Key``, replayed for retries."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("account_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    #: SHA-256 of the request body, to refuse a key reused for a different request.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    error: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

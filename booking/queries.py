@@ -1,0 +1,44 @@
+"""Read-only questions about slots, bookings and saved persons."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from booking.models import Booking, Person, Ticket
+from museum import db
+from museum.errors import NotFound
+from museum.models import STAFF_ROLES, Account, Slot, Venue
+
+
+def list_slots(day: date, venue_key: str | None = None) -> list[Slot]:
+    query = select(Slot).where(Slot.date == day).order_by(Slot.start_time, Slot.id)
+    if venue_key:
+        query = query.join(Venue).where(Venue.key == venue_key)
+    return list(db.session().scalars(query).unique())
+
+
+def get_booking_for(account: Account, booking_id: int) -> Booking:
+    """The booking if the account owns it or is staff; 404 otherwise, so its existence stays hidden."""
+    booking = db.session().get(Booking, booking_id)
+    if booking is None or (booking.account_id != account.id and account.role not in STAFF_ROLES):
+        raise NotFound("booking")
+    return booking
+
+
+def get_ticket_for(account: Account, ticket_id: int) -> Ticket:
+    ticket = db.session().get(Ticket, ticket_id)
+    if ticket is None or (ticket.booking.account_id != account.id and account.role not in STAFF_ROLES):
+        raise NotFound("ticket")
+    return ticket
+
+
+def list_bookings(account: Account) -> list[Booking]:
+    query = select(Booking).where(Booking.account_id == account.id).order_by(Booking.visit_date.desc(), Booking.id)
+    return list(db.session().scalars(query).unique())
+
+
+def list_persons(account: Account) -> list[Person]:
+    query = select(Person).where(Person.account_id == account.id, Person.archived.is_(False)).order_by(Person.id)
+    return list(db.session().scalars(query))

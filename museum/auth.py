@@ -1,0 +1,164 @@
+"""Accounts, passwords, bearer tokens and the one place roles are enforced."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+
+from flask import current_app, redirect, request, url_for
+from flask_login import LoginManager, current_user
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from museum import db
+from museum.clock import utcnow
+from museum.errors import DomainError, Forbidden, Invalid, Unauthorized
+from museum.models import Account, ApiToken, Role
+
+login_manager = LoginManager()
+login_manager.login_view = "accounts.login"
+login_manager.login_message = None
+
+MIN_PASSWORD_LENGTH = 8
+#: A real hash to compare against when the e-mail is unknown, so both cases take the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def validate_registration(email: str, password: str, name: str) -> dict[str, str]:
+    errors = {}
+    if "@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@"):
+        errors["email"] = "Enter a valid e-mail address."
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if not (name or "").strip() or len(name) > 120:
+        errors["name"] = "Enter your name (up to 120 characters)."
+    return errors
+
+
+def register_account(email: str, password: str, name: str, role: Role = Role.VISITOR) -> Account:
+    """Create an account. Raises ``Invalid`` for bad fields and ``email_taken`` if the e-mail is in use."""
+    email = normalise_email(email)
+    errors = validate_registration(email, password, name)
+    if errors:
+        raise Invalid(errors)
+    try:
+        with db.write_transaction() as session:
+            account = Account(email=email, name=name.strip(), password_hash=generate_password_hash(password), role=role)
+            session.add(account)
+            session.flush()
+    except IntegrityError:
+        raise DomainError("email_taken", "An account with this e-mail address already exists.") from None
+    return account
+
+
+def upsert_staff(email: str, password: str, role: Role, name: str | None = None) -> Account:
+    """Create a staff login, or update the role and password of an existing one."""
+    email = normalise_email(email)
+    errors = validate_registration(email, password, name or email)
+    if errors:
+        raise Invalid(errors)
+    with db.write_transaction() as session:
+        account = session.scalar(select(Account).where(Account.email == email))
+        if account is None:
+            account = Account(email=email, name=name or email.split("@")[0])
+            session.add(account)
+        account.password_hash = generate_password_hash(password)
+        account.role = role
+        account.active = True
+        session.flush()
+    return account
+
+
+def authenticate(email: str, password: str) -> Account:
+    """The account for these credentials; raises 401 ``bad_credentials`` otherwise."""
+    account = db.session().scalar(select(Account).where(Account.email == normalise_email(email)))
+    if account is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        raise DomainError("bad_credentials", "Wrong e-mail address or password.", status=401)
+    if not check_password_hash(account.password_hash, password or "") or not account.active:
+        raise DomainError("bad_credentials", "Wrong e-mail address or password.", status=401)
+    return account
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(account: Account) -> tuple[str, datetime]:
+    """A new bearer token for the account; only its hash is kept. Expired tokens are swept here."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    expires_at = now + timedelta(hours=current_app.config["MUSEUM"].TOKEN_TTL_HOURS)
+    with db.write_transaction() as session:
+        session.execute(delete(ApiToken).where(ApiToken.account_id == account.id, ApiToken.expires_at < now))
+        session.add(ApiToken(account_id=account.id, token_hash=_token_hash(token), expires_at=expires_at))
+    return token, expires_at
+
+
+def account_for_token(token: str) -> Account | None:
+    row = db.session().scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None or row.expires_at <= utcnow() or not row.account.active:
+        return None
+    return row.account
+
+
+@login_manager.user_loader
+def _load_user(account_id: str) -> Account | None:
+    if not account_id.isdigit():
+        return None
+    account = db.session().get(Account, int(account_id))
+    return account if account is not None and account.active else None
+
+
+@login_manager.request_loader
+def _load_user_from_request(req) -> Account | None:
+    header = req.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return account_for_token(header[7:].strip())
+    return None
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if request.path.startswith("/api/"):
+        raise Unauthorized()
+    return redirect(url_for("accounts.login", next=request.full_path))
+
+
+def bearer_present() -> bool:
+    return request.headers.get("Authorization", "").startswith("Bearer ")
+
+
+def current_account() -> Account:
+    """The logged-in account; raises 401 when there is none (or a bad token was sent)."""
+    if bearer_present() and not current_user.is_authenticated:
+        raise Unauthorized("The token is missing, expired or wrong.")
+    if not current_user.is_authenticated:
+        raise Unauthorized()
+    return current_user._get_current_object()
+
+
+def require_role(*roles: Role) -> Callable:
+    """Only these roles may call the view: 401 without a login, 403 with the wrong role."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not request.path.startswith("/api/") and not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            account = current_account()
+            if roles and account.role not in roles:
+                raise Forbidden()
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

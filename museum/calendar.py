@@ -1,0 +1,31 @@
+"""The museum calendar's defaults and the shared venue."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from museum.models import Day, Venue
+
+MAIN_VENUE_KEY = "main"
+
+
+def open_by_default(day: date) -> bool:
+    """The museum closes on Mondays unless operations open the day."""
+    return day.weekday() != 0
+
+
+def ensure_day(session: Session, day: date) -> Day:
+    """The calendar row of a day, created with the default opening when it has none yet (flushes)."""
+    row = session.get(Day, day)
+    if row is None:
+        row = Day(date=day, open=open_by_default(day), booked=0)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def get_venue(session: Session, key: str) -> Venue | None:
+    return session.scalar(select(Venue).where(Venue.key == key))

@@ -1,0 +1,73 @@
+"""Taking and returning places. The only code that changes ``booked`` counters.
+
+Places are taken with one conditional UPDATE (``booked + n <= capacity``) inside the caller's
+transaction; the CHECK constraints on the tables are the second guard. Callers lock in a fixed order:
+the day first, then the slot's pools, so two bookings never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from museum.errors import DomainError
+from museum.models import Day, PoolKind, SlotPool
+
+
+def take_places(session: Session, day: date, slot_id: int, kind: PoolKind, count: int) -> int:
+    """Take ``count`` places in a slot's pool (and the day cap, if the day has one).
+
+    Raises ``slot_full`` when the pool or the day cannot hold them; returns the pool's new ``booked``.
+    Only flushes: the caller's transaction commits or rolls back both counters with its own rows.
+    """
+    day_taken = session.execute(
+        update(Day)
+        .where(Day.date == day, Day.capacity.is_not(None), Day.booked + count <= Day.capacity)
+        .values(booked=Day.booked + count)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not day_taken and session.get(Day, day).capacity is not None:
+        raise DomainError("slot_full", "The museum is fully booked on this day.")
+    booked = session.execute(
+        update(SlotPool)
+        .where(SlotPool.slot_id == slot_id, SlotPool.kind == kind, SlotPool.booked + count <= SlotPool.capacity)
+        .values(booked=SlotPool.booked + count)
+        .returning(SlotPool.booked)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if booked is None:
+        raise DomainError("slot_full", "This time slot is fully booked.")
+    return booked
+
+
+def release_places(session: Session, day: date, slot_id: int, kind: PoolKind, count: int) -> None:
+    """Give ``count`` places back to a slot's pool and the day cap."""
+    session.execute(
+        update(Day)
+        .where(Day.date == day, Day.capacity.is_not(None))
+        .values(booked=Day.booked - count)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(SlotPool)
+        .where(SlotPool.slot_id == slot_id, SlotPool.kind == kind)
+        .values(booked=SlotPool.booked - count)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def set_pool_capacity(session: Session, pool: SlotPool, capacity: int) -> None:
+    """Change a pool's capacity; raises ``below_booked`` if places already booked would not fit."""
+    changed = session.execute(
+        update(SlotPool)
+        .where(SlotPool.id == pool.id, SlotPool.booked <= capacity)
+        .values(capacity=capacity)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(pool)
+    if not changed:
+        raise DomainError(
+            "below_booked", f"{pool.booked} places are already booked; the capacity cannot go below that."
+        )

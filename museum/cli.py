@@ -1,0 +1,113 @@
+"""The ``museum`` command: schema, staff, demo, reconcile, keys."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+
+from museum.models import Role
+
+
+def _create_app(*_args) -> Flask:
+    from museum.app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
+def main():
+    """Museum visitor booking and entry management."""
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(db_group)
+    app.cli.add_command(keys_group)
+    app.cli.add_command(create_staff)
+    app.cli.add_command(reconcile)
+    app.cli.add_command(demo)
+
+
+@click.group("db")
+def db_group():
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str):
+    """Create or upgrade the schema of MUSEUM_DATABASE_URL."""
+    from museum.migrate import upgrade
+
+    upgrade(current_app.config["MUSEUM"].DATABASE_URL, revision)
+    click.echo("schema is up to date")
+
+
+@click.group("keys")
+def keys_group():
+    """Ticket signing keys."""
+
+
+@keys_group.command("rotate")
+def keys_rotate():
+    """Add a new signing key; codes signed by older keys keep verifying."""
+    from museum.keys import rotate_signing_key
+
+    click.echo(f"signing key {rotate_signing_key()} is now active")
+
+
+@click.command("create-staff")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role if r is not Role.VISITOR]), required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", default=None)
+def create_staff(email: str, role: str, password: str, name: str | None):
+    """Create or update a staff login."""
+    from museum.auth import upsert_staff
+    from museum.errors import Invalid
+
+    try:
+        account = upsert_staff(email, password, Role(role), name)
+    except Invalid as exc:
+        raise click.UsageError("; ".join(f"{k}: {v}" for k, v in exc.fields.items())) from None
+    click.echo(f"{account.email} is {account.role.value}")
+
+
+@click.command()
+@click.option("--fix", is_flag=True, help="Set counters to what the active bookings hold.")
+def reconcile(fix: bool):
+    """Check that every booked counter matches the bookings and none exceeds its capacity."""
+    from booking.reconcile import find_mismatches, fix_counters
+
+    mismatches = find_mismatches()
+    for mismatch in mismatches:
+        click.echo(mismatch.describe())
+    oversold = sum(m.oversold for m in mismatches)
+    click.echo(f"mismatches: {len(mismatches)}, oversold places: {oversold}")
+    if mismatches and fix:
+        fix_counters([m for m in mismatches if not m.oversold])
+        click.echo("counters repaired" + (" (oversold counters need a person)" if oversold else ""))
+        sys.exit(1 if oversold else 0)
+    sys.exit(1 if mismatches else 0)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Seed only; do not start the web server.")
+def demo(host: str, port: int, no_serve: bool):
+    """Seed a demo science museum on the configured database and serve it."""
+    from museum.demo import seed_demo
+    from museum.migrate import upgrade
+
+    upgrade(current_app.config["MUSEUM"].DATABASE_URL)
+    logins = seed_demo(password_factory=lambda: secrets.token_urlsafe(9))
+    click.echo("Demo museum ready. Logins (shown once):")
+    for email, role, password in logins:
+        click.echo(f"  {role:<8} {email:<28} {password}")
+    if not no_serve:
+        click.echo(f"Open http://{host}:{port}/")
+        current_app.run(host=host, port=port, threaded=True, use_reloader=False)

@@ -1,0 +1,127 @@
+"""Configuration from one place: defaults, then ``MUSEUM_*`` environment variables, then overrides.
+
+Every setting is validated when the app starts; a bad value stops the app with a message that names the
+variable and says what it expected.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, fields
+from datetime import time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(RuntimeError):
+    """A setting has a value the museum cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    DATABASE_URL: str = ""
+    SECRET_KEY: str = ""
+    #: Key for the blind index of ID numbers; derived from SECRET_KEY when empty. Never change it on a live
+    #: database: the "one booking per person per day" rule compares these digests.
+    ID_HMAC_KEY: str = ""
+    TIMEZONE: str = "Asia/Shanghai"
+    RATELIMIT_ENABLED: bool = True
+    REDIS_URL: str = ""
+    #: Day D+N becomes bookable at RELEASE_TIME (museum time) N days before it.
+    BOOKING_DAYS_AHEAD: int = 7
+    BOOKING_RELEASE_TIME: str = "17:00"
+    #: Booking a slot ends this many minutes before it starts.
+    BOOKING_CLOSES_BEFORE_START_MIN: int = 0
+    #: Visitors may cancel until this many minutes before their slot starts.
+    CANCEL_DEADLINE_BEFORE_START_MIN: int = 0
+    MAX_PERSONS_PER_BOOKING: int = 5
+    MAX_BOOKINGS_PER_ACCOUNT_PER_DAY: int = 3
+    TOKEN_TTL_HOURS: int = 24 * 7
+    DEFAULT_LOCALE: str = "zh"
+    LOG_LEVEL: str = "INFO"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.TIMEZONE)
+
+    @property
+    def release_time(self) -> time:
+        return time.fromisoformat(self.BOOKING_RELEASE_TIME)
+
+
+def _coerce(name: str, raw: str, default: object) -> object:
+    if isinstance(default, bool):
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise ConfigError(f"MUSEUM_{name} must be 0 or 1, not {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"MUSEUM_{name} must be a whole number, not {raw!r}") from None
+    return raw
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """A secret kept in the instance folder, so the embedded default survives restarts without setup."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret
+
+
+def load_settings(instance_path: Path, overrides: dict | None = None, environ=None) -> Settings:
+    """Read defaults, then ``MUSEUM_*`` variables, then ``overrides``; validate; return frozen settings."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    values: dict[str, object] = {}
+    for field in fields(Settings):
+        default = field.default
+        if field.name in overrides:
+            values[field.name] = overrides.pop(field.name)
+        elif f"MUSEUM_{field.name}" in environ:
+            values[field.name] = _coerce(field.name, environ[f"MUSEUM_{field.name}"], default)
+        else:
+            values[field.name] = default
+    if overrides:
+        raise ConfigError(f"unknown settings: {', '.join(sorted(overrides))}")
+    if not values["DATABASE_URL"]:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        values["DATABASE_URL"] = f"sqlite:///{instance_path / 'museum.db'}"
+    if not values["SECRET_KEY"]:
+        values["SECRET_KEY"] = _instance_secret(instance_path)
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    try:
+        settings.tz  # noqa: B018
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"MUSEUM_TIMEZONE {settings.TIMEZONE!r} is not a known time zone") from None
+    try:
+        settings.release_time  # noqa: B018
+    except ValueError:
+        raise ConfigError("MUSEUM_BOOKING_RELEASE_TIME must be HH:MM") from None
+    if not settings.DATABASE_URL.startswith(("sqlite", "postgresql")):
+        raise ConfigError("MUSEUM_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+    if len(settings.SECRET_KEY) < 16:
+        raise ConfigError("MUSEUM_SECRET_KEY must be at least 16 characters")
+    for name in ("BOOKING_DAYS_AHEAD", "MAX_PERSONS_PER_BOOKING", "MAX_BOOKINGS_PER_ACCOUNT_PER_DAY", "TOKEN_TTL_HOURS"):
+        if getattr(settings, name) < 1:
+            raise ConfigError(f"MUSEUM_{name} must be at least 1")
+    for name in ("BOOKING_CLOSES_BEFORE_START_MIN", "CANCEL_DEADLINE_BEFORE_START_MIN"):
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"MUSEUM_{name} must not be negative")
+    if settings.DEFAULT_LOCALE not in {"zh", "en"}:
+        raise ConfigError("MUSEUM_DEFAULT_LOCALE must be zh or en")

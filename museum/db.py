@@ -1,0 +1,143 @@
+"""Database engine, per-request sessions and write transactions.
+
+Services own their transaction through :func:`write_transaction`; helpers only flush. On SQLite a write
+transaction starts with ``BEGIN IMMEDIATE`` (WAL mode, busy timeout), so two writers queue instead of
+failing half-way; reads start a plain deferred transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from flask import current_app, g, has_app_context
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores an aware datetime as naive UTC and hands it back aware, the same on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+_immediate: ContextVar[bool] = ContextVar("museum_sqlite_immediate", default=False)
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` means psycopg 3 here, the driver the project ships with."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def build_engine(url: str, **kwargs) -> Engine:
+    url = normalise_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy's "begin" event emit BEGIN itself, so writers can ask for IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+class Database:
+    """The engine and session factory of one app; sessions live for one app context."""
+
+    def __init__(self, url: str):
+        self.engine = build_engine(url)
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def get_db() -> Database:
+    return current_app.extensions["museum.db"]
+
+
+def session() -> Session:
+    """The session of the current app context (one per request, per CLI command, per test thread)."""
+    if "db_session" not in g:
+        g.db_session = get_db().session_factory()
+    return g.db_session
+
+
+def close_session(_exc=None) -> None:
+    if has_app_context():
+        db_session = g.pop("db_session", None)
+        if db_session is not None:
+            db_session.close()
+
+
+@contextmanager
+def write_transaction() -> Iterator[Session]:
+    """One use case's transaction: commits when the block ends, rolls everything back if it raises.
+
+    Any read transaction still open in this session is ended first, so that on SQLite the write starts
+    with ``BEGIN IMMEDIATE`` instead of upgrading a stale read snapshot.
+    """
+    db_session = session()
+    if db_session.in_transaction():
+        db_session.commit()
+    token = _immediate.set(True)
+    try:
+        with db_session.begin():
+            yield db_session
+    finally:
+        _immediate.reset(token)
+
+
+def str_enum(enum_class: type) -> Enum:
+    """A VARCHAR column holding an enum's values (``"visitor"``), readable in SQL and portable."""
+    return Enum(enum_class, native_enum=False, length=20, values_callable=lambda members: [m.value for m in members])

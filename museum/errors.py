@@ -1,0 +1,113 @@
+"""Domain errors and the one place that turns any error into an HTTP answer.
+
+A service raises :class:`DomainError` with a machine-readable ``code``; the handler answers JSON
+``{"error": {"code", "message", "fields"?}}`` under ``/api/`` and a friendly page elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from museum.messages import error_message
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A request broke a rule; ``code`` says which one."""
+
+    status = 409
+
+    def __init__(self, code: str, message: str | None = None, *, status: int | None = None, fields=None):
+        super().__init__(message or code)
+        self.code = code
+        self.message = message
+        self.fields = fields
+        if status is not None:
+            self.status = status
+
+
+class Invalid(DomainError):
+    """Malformed input: 422 ``invalid`` with a message per field."""
+
+    status = 422
+
+    def __init__(self, fields: dict[str, str], message: str | None = None):
+        super().__init__("invalid", message or "Some fields are missing or malformed.", fields=fields)
+
+
+class NotFound(DomainError):
+    status = 404
+
+    def __init__(self, what: str = "object"):
+        super().__init__("not_found", f"No such {what}.")
+
+
+class Unauthorized(DomainError):
+    status = 401
+
+    def __init__(self, message: str = "Log in first."):
+        super().__init__("unauthorized", message)
+
+
+class Forbidden(DomainError):
+    status = 403
+
+    def __init__(self, message: str = "Your role does not allow this."):
+        super().__init__("forbidden", message)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, code: str, message: str | None, fields=None):
+    text = error_message(code, message)
+    if wants_json():
+        body: dict = {"code": code, "message": text}
+        if fields:
+            body["fields"] = fields
+        return jsonify(error=body), status
+    return render_template("error.html", status=status, code=code, message=text, fields=fields or {}), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):
+        return error_response(400, "csrf_failed", None)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        status = exc.code or 500
+        code = _HTTP_CODES.get(status, "error")
+        if status == 429:
+            return error_response(status, code, None)
+        return error_response(status, code, exc.description if status < 500 else None)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        # The request line is enough to find it; bodies may hold ID numbers or passwords.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal", None)

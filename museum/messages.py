@@ -1,0 +1,36 @@
+"""Human messages for error codes, in the visitor's language."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+MESSAGES = {
+    "invalid": _l("Some fields are missing or malformed."),
+    "not_found": _l("We could not find that."),
+    "unauthorized": _l("Please log in first."),
+    "forbidden": _l("Your account is not allowed to do this."),
+    "csrf_failed": _l("The form expired. Please go back, reload the page and try again."),
+    "rate_limited": _l("Too many requests. Please wait a moment and try again."),
+    "internal": _l("Something went wrong on our side. Please try again."),
+    "slot_full": _l("This time slot is fully booked."),
+    "duplicate_person": _l("One of these visitors already has a booking on this day."),
+    "limit_reached": _l("This booking goes over the allowed number of visitors or bookings."),
+    "booking_closed": _l("The museum is closed on this day."),
+    "booking_not_open": _l("Booking for this day has not opened yet."),
+    "booking_ended": _l("Booking for this time slot has ended."),
+    "cancel_deadline_passed": _l("This booking can no longer be cancelled."),
+    "already_admitted": _l("This booking has already been used for entry."),
+    "in_progress": _l("The same request is still being processed. Please wait."),
+    "idempotency_key_reused": _l("This Idempotency-Key was already used for a different request."),
+    "email_taken": _l("An account with this e-mail address already exists."),
+    "bad_credentials": _l("Wrong e-mail address or password."),
+    "below_booked": _l("The capacity cannot be lower than the places already booked."),
+    "slot_exists": _l("A slot with this window already exists."),
+}
+
+
+def error_message(code: str, fallback: str | None = None) -> str:
+    message = MESSAGES.get(code)
+    if message is not None:
+        return str(message)
+    return fallback or code.replace("_", " ")

@@ -1,0 +1,200 @@
+"""Shared models: venues, the calendar, slots with capacity pools, accounts, signing keys, audit events."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from museum.clock import utcnow
+from museum.db import Base, UTCDateTime, str_enum
+
+
+class Role(enum.StrEnum):
+    VISITOR = "visitor"
+    GATE = "gate"
+    OPS = "ops"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = frozenset({Role.GATE, Role.OPS, Role.ADMIN})
+
+
+class PoolKind(enum.StrEnum):
+    INDIVIDUAL = "individual"
+    GROUP = "group"
+    RESERVE = "reserve"
+
+
+class Venue(Base):
+    __tablename__ = "venues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120), default="")
+    #: People allowed inside at once; gates refuse entry beyond it.
+    safe_capacity: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Day(Base):
+    """A calendar day of the whole museum. Days with no row follow the default (closed on Mondays)."""
+
+    __tablename__ = "days"
+    __table_args__ = (
+        CheckConstraint("capacity IS NULL OR (booked >= 0 AND booked <= capacity)", name="booked_within_cap"),
+    )
+
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    open: Mapped[bool] = mapped_column(Boolean)
+    opens_at: Mapped[time | None] = mapped_column(Time)
+    closes_at: Mapped[time | None] = mapped_column(Time)
+    #: Optional cap over all slots of the day; NULL means only the slots' own pools limit it.
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Slot(Base):
+    """A venue's entry window on a day; start and end are museum-local wall times."""
+
+    __tablename__ = "slots"
+    __table_args__ = (
+        UniqueConstraint("venue_id", "date", "start_time", "end_time"),
+        CheckConstraint("start_time < end_time", name="window_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"))
+    date: Mapped[date] = mapped_column(Date, ForeignKey("days.date"), index=True)
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    venue: Mapped[Venue] = relationship(lazy="joined")
+    day: Mapped[Day] = relationship(lazy="joined")
+    pools: Mapped[list[SlotPool]] = relationship(
+        back_populates="slot", lazy="selectin", order_by="SlotPool.kind", cascade="all, delete-orphan"
+    )
+
+    def pool(self, kind: PoolKind) -> SlotPool | None:
+        return next((pool for pool in self.pools if pool.kind == kind), None)
+
+    @property
+    def capacity(self) -> int:
+        return sum(pool.capacity for pool in self.pools)
+
+    @property
+    def booked(self) -> int:
+        return sum(pool.booked for pool in self.pools)
+
+
+class SlotPool(Base):
+    """Places of one kind in a slot. ``booked`` only changes by conditional UPDATE (see booking.capacity)."""
+
+    __tablename__ = "slot_pools"
+    __table_args__ = (
+        UniqueConstraint("slot_id", "kind"),
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_within_capacity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"))
+    kind: Mapped[PoolKind] = mapped_column(str_enum(PoolKind))
+    capacity: Mapped[int] = mapped_column(Integer)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+
+    slot: Mapped[Slot] = relationship(back_populates="pools")
+
+    @property
+    def available(self) -> int:
+        return max(self.capacity - self.booked, 0)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.VISITOR)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored, so a database dump cannot be replayed."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account] = relationship(lazy="joined")
+
+
+class SigningKey(Base):
+    """An Ed25519 key for ticket codes. Old keys stay so codes they signed keep verifying after rotation."""
+
+    __tablename__ = "signing_keys"
+
+    #: The key id carried in every code (one byte).
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    #: The private key, encrypted with a key derived from SECRET_KEY (AES-GCM, nonce first).
+    private_key_sealed: Mapped[bytes] = mapped_column(LargeBinary(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who changed what, from which value to which, when and why."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: An account's e-mail, or the name of a rule or job.
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(120))
+    old: Mapped[dict | None] = mapped_column(JSON)
+    new: Mapped[dict | None] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(300), default="")
