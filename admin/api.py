@@ -71,15 +71,15 @@ def update_slot(slot_id: int):
     return jsonify(slot_json(slot, utcnow(), _settings()))
 
 
-@bp.put("/days/<day>")
+@bp.put("/days/<date>")
 @require_role(*OPS)
-def set_day(day: str):
+def set_day(date: str):
     """Open or close a day."""
     data = json_body()
     errors = require_fields(data, open=bool)
     if errors:
         raise Invalid(errors)
-    row = services.set_day_open(current_account(), parse_date(day), data["open"], _reason(data))
+    row = services.set_day_open(current_account(), parse_date(date), data["open"], _reason(data))
     return jsonify(day_json(row))
 
 

@@ -42,10 +42,19 @@ def create_slot(actor: Account, day: date, start: time, end: time, capacity: int
             session.add(slot)
             session.flush()
             record_event(
-                session, actor.email, "slot.create", f"slot:{slot.id}", None,
-                {"venue": venue.key, "date": day.isoformat(), "start": start.isoformat("minutes"),
-                 "end": end.isoformat("minutes"), "capacity": capacity},
-            )  # fmt: skip
+                session,
+                actor.email,
+                "slot.create",
+                f"slot:{slot.id}",
+                None,
+                {
+                    "venue": venue.key,
+                    "date": day.isoformat(),
+                    "start": start.isoformat("minutes"),
+                    "end": end.isoformat("minutes"),
+                    "capacity": capacity,
+                },
+            )
     except IntegrityError:
         raise DomainError("slot_exists", "This venue already has a slot with this window on this day.") from None
     return slot
@@ -64,8 +73,9 @@ def update_slot_capacity(actor: Account, slot_id: int, capacity: int, reason: st
             raise DomainError("below_booked", "Other pools of this slot already hold more places than that.")
         old = slot.capacity
         set_pool_capacity(session, pool, capacity - others)
-        record_event(session, actor.email, "slot.capacity", f"slot:{slot.id}", {"capacity": old},
-                     {"capacity": capacity}, reason)  # fmt: skip
+        record_event(
+            session, actor.email, "slot.capacity", f"slot:{slot.id}", {"capacity": old}, {"capacity": capacity}, reason
+        )
     return slot
 
 
@@ -77,6 +87,7 @@ def set_day_open(actor: Account, day: date, is_open: bool, reason: str = "") -> 
         row.open = is_open
         session.flush()
         if old != is_open:
-            record_event(session, actor.email, "day.open", f"day:{day.isoformat()}", {"open": old},
-                         {"open": is_open}, reason)  # fmt: skip
+            record_event(
+                session, actor.email, "day.open", f"day:{day.isoformat()}", {"open": old}, {"open": is_open}, reason
+            )
     return row

@@ -70,9 +70,7 @@ class Booking(Base):
     #: The slot's date, kept here for the per-day rules.
     visit_date: Mapped[date] = mapped_column(Date)
     party_size: Mapped[int] = mapped_column(Integer)
-    status: Mapped[BookingStatus] = mapped_column(
-        str_enum(BookingStatus), default=BookingStatus.CONFIRMED
-    )
+    status: Mapped[BookingStatus] = mapped_column(str_enum(BookingStatus), default=BookingStatus.CONFIRMED)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[str | None] = mapped_column(String(254))

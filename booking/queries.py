@@ -16,7 +16,7 @@ def list_slots(day: date, venue_key: str | None = None) -> list[Slot]:
     query = select(Slot).where(Slot.date == day).order_by(Slot.start_time, Slot.id)
     if venue_key:
         query = query.join(Venue).where(Venue.key == venue_key)
-    return list(db.session().scalars(query).unique())
+    return list(db.session().scalars(query.execution_options(populate_existing=True)).unique())
 
 
 def get_booking_for(account: Account, booking_id: int) -> Booking:

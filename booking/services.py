@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -115,9 +116,7 @@ def _upsert_person(session: Session, account_id: int, visitor: _CheckedVisitor) 
 
 def request_fingerprint(slot_id: object, visitors: list[VisitorInput]) -> str:
     """A digest of what was asked, to tell a retry from a different request under the same key."""
-    body = json.dumps(
-        [slot_id, [[v.name, v.id_type, v.id_number, v.person_id] for v in visitors]], ensure_ascii=False
-    )
+    body = json.dumps([slot_id, [[v.name, v.id_type, v.id_number, v.person_id] for v in visitors]], ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -138,11 +137,12 @@ def create_booking(
         if replay is not None:
             return replay
     checked = _check_visitors(visitors, settings)
+    key = signing_key()  # loaded before the write transaction: the first call may have to create it
     try:
         with db.write_transaction() as session:
             if idempotency_key:
                 _claim_key(session, account, idempotency_key, fingerprint)
-            booking = _book(session, account, slot_id, checked, settings)
+            booking = _book(session, account, slot_id, checked, key, settings)
             if idempotency_key:
                 _finish_key(session, account, idempotency_key, booking)
     except _KeyTaken:
@@ -158,9 +158,7 @@ def _check_visitors(visitors: list[VisitorInput], settings: Settings) -> list[_C
     if not visitors:
         raise Invalid({"visitors": "Add at least one visitor."})
     if len(visitors) > settings.MAX_PERSONS_PER_BOOKING:
-        raise DomainError(
-            "limit_reached", f"At most {settings.MAX_PERSONS_PER_BOOKING} persons can be on one booking."
-        )
+        raise DomainError("limit_reached", f"At most {settings.MAX_PERSONS_PER_BOOKING} persons can be on one booking.")
     errors: dict[str, str] = {}
     checked = [check_visitor(visitor, f"visitors.{index}", errors) for index, visitor in enumerate(visitors)]
     if errors:
@@ -172,7 +170,14 @@ def _check_visitors(visitors: list[VisitorInput], settings: Settings) -> list[_C
     return checked
 
 
-def _book(session: Session, account: Account, slot_id: int, visitors: list[_CheckedVisitor], settings) -> Booking:
+def _book(
+    session: Session,
+    account: Account,
+    slot_id: int,
+    visitors: list[_CheckedVisitor],
+    key: tuple[int, Ed25519PrivateKey],
+    settings: Settings,
+) -> Booking:
     # Serialise one account's bookings (PostgreSQL), so the per-account limit cannot be raced past.
     session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
     slot = session.get(Slot, slot_id)
@@ -228,7 +233,7 @@ def _book(session: Session, account: Account, slot_id: int, visitors: list[_Chec
         if "uq_tickets_day_person" in str(exc.orig) or "id_digest" in str(exc.orig):
             raise DomainError("duplicate_person", "One of these visitors already has a booking on this day.") from None
         raise
-    _sign_tickets(booking, slot)
+    _sign_tickets(booking, slot, key)
     session.flush()
     return booking
 
@@ -246,8 +251,8 @@ def _resolve_persons(session: Session, account: Account, visitors: list[_Checked
     return persons
 
 
-def _sign_tickets(booking: Booking, slot: Slot) -> None:
-    key_id, private_key = signing_key()
+def _sign_tickets(booking: Booking, slot: Slot, key: tuple[int, Ed25519PrivateKey]) -> None:
+    key_id, private_key = key
     for ticket in booking.tickets:
         claims = TicketClaims(ticket.id, slot.id, slot.date, slot.start_time, slot.end_time, ticket.party_size)
         ticket.code = encode_code(claims, key_id, private_key)

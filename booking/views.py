@@ -1,13 +1,277 @@
-"""Visitor pages."""
+"""Visitor pages: the day's slots, booking, my bookings with QR tickets, saved persons."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
-bp = Blueprint("pages", __name__)
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from booking import queries, services
+from booking.models import BookingStatus, IdType
+from booking.rules import SlotStatus, cancel_deadline, slot_status
+from museum import db
+from museum.auth import current_account, require_role
+from museum.clock import local_now, utcnow
+from museum.errors import DomainError, NotFound
+from museum.extensions import limiter
+from museum.messages import error_message
+from museum.models import PoolKind, Role, Slot
+from museum.views import field_message
+
+bp = Blueprint("pages", __name__, template_folder="templates")
+
+STATUS_LABELS = {
+    SlotStatus.OPEN: _l("Open"),
+    SlotStatus.FULL: _l("Fully booked"),
+    SlotStatus.CLOSED: _l("Closed"),
+    SlotStatus.NOT_OPEN_YET: _l("Not open for booking yet"),
+    SlotStatus.ENDED: _l("Booking ended"),
+}
+ID_TYPE_LABELS = {
+    IdType.CN_ID: _l("Mainland resident ID card"),
+    IdType.HK_MO_PERMIT: _l("Hong Kong/Macao residents' travel permit"),
+    IdType.TW_PERMIT: _l("Taiwan residents' travel permit"),
+    IdType.PASSPORT: _l("Passport"),
+}
+#: Service messages more precise than the code's general message.
+SPECIFIC_MESSAGES = {"The same person is on this booking twice.": _l("The same person is on this booking twice.")}
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def _settings():
+    return current_app.config["MUSEUM"]
+
+
+def _today() -> date:
+    return local_now(_settings().tz).date()
+
+
+def _domain_text(exc: DomainError) -> str:
+    specific = SPECIFIC_MESSAGES.get(exc.message or "")
+    return str(specific) if specific is not None else error_message(exc.code, exc.message)
+
+
+@bp.app_template_global()
+def venue_name(venue) -> str:
+    """The venue's name in the page's language."""
+    return venue.name_zh if str(get_locale()).startswith("zh") and venue.name_zh else venue.name
+
+
+@bp.app_template_global()
+def id_type_label(id_type) -> str:
+    return str(ID_TYPE_LABELS.get(id_type, id_type))
+
+
+@bp.app_template_filter("hm")
+def hours_minutes(value) -> str:
+    """A museum-local wall time as HH:MM (slot times are stored as museum time already)."""
+    return value.strftime("%H:%M")
+
+
+def _slot_view(slot: Slot, now) -> dict:
+    pool = slot.pool(PoolKind.INDIVIDUAL)
+    available = pool.available if pool else 0
+    status = slot_status(slot, available, now, _settings())
+    return {
+        "slot": slot,
+        "available": available,
+        "capacity": pool.capacity if pool else 0,
+        "status": status.value,
+        "status_label": STATUS_LABELS[status],
+    }
 
 
 @bp.get("/")
 def index():
-    """Home."""
-    return "home"
+    """The slots of one day (today in museum time unless ``?date=`` picks another) with free places."""
+    today = _today()
+    error, status_code = None, 200
+    try:
+        day = date.fromisoformat(request.args.get("date") or today.isoformat())
+    except ValueError:
+        day, error, status_code = today, _("Give a date as YYYY-MM-DD."), 422
+    now = utcnow()
+    slots = [_slot_view(slot, now) for slot in queries.list_slots(day)]
+    days = [today + timedelta(days=offset) for offset in range(_settings().BOOKING_DAYS_AHEAD + 1)]
+    return render_template(
+        "booking/index.html",
+        day=day,
+        today=today,
+        days=days,
+        slots=slots,
+        error=error,
+        days_ahead=_settings().BOOKING_DAYS_AHEAD,
+        release_time=_settings().release_time.strftime("%H:%M"),
+    ), status_code
+
+
+@dataclass
+class BookingForm:
+    """What the booking form posted; ID numbers are never kept for re-display."""
+
+    person_ids: set[str] = field(default_factory=set)
+    rows: list[dict] = field(default_factory=list)
+
+
+def _parse_booking_form(rows: int) -> tuple[BookingForm, list[services.VisitorInput], list[str]]:
+    """The posted form, the visitors to book, and for each visitor the form field it came from."""
+    form = BookingForm(person_ids=set(request.form.getlist("person_id")))
+    visitors, sources = [], []
+    for raw in request.form.getlist("person_id"):
+        visitors.append(services.VisitorInput(person_id=int(raw) if raw.isdigit() else -1))
+        sources.append("persons")
+    for index in range(rows):
+        name = request.form.get(f"v{index}-name", "").strip()
+        id_type = request.form.get(f"v{index}-id_type", IdType.CN_ID.value)
+        number = request.form.get(f"v{index}-id_number", "")
+        form.rows.append({"name": name, "id_type": id_type})
+        if name or number.strip():
+            visitors.append(services.VisitorInput(name=name, id_type=id_type, id_number=number))
+            sources.append(f"v{index}")
+    return form, visitors, sources
+
+
+def _field_errors(exc: DomainError, sources: list[str]) -> dict[str, str]:
+    """Service field keys (``visitors.3.id_number``) as form field names (``v1-id_number``)."""
+    errors = {}
+    for key, message in (exc.fields or {}).items():
+        parts = key.split(".")
+        if parts[0] == "visitors" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(sources):
+            source = sources[int(parts[1])]
+            name = source if source == "persons" else f"{source}-{parts[2]}"
+        else:
+            name = "visitors"
+        errors.setdefault(name, field_message(message))
+    return errors
+
+
+def _get_slot(slot_id: int) -> Slot:
+    slot = db.session().get(Slot, slot_id)
+    if slot is None:
+        raise NotFound("slot")
+    return slot
+
+
+def _booking_limit() -> str:
+    return current_app.config["MUSEUM_LIMITS"]["booking"]
+
+
+@bp.route("/slots/<int:slot_id>/book", methods=["GET", "POST"])
+@require_role(Role.VISITOR)
+@limiter.limit(_booking_limit, key_func=lambda: f"account:{current_user.get_id()}", methods=["POST"])
+def book(slot_id: int):
+    """Choose saved persons and/or add new ones, then book them into the slot."""
+    account = current_account()
+    slot = _get_slot(slot_id)
+    rows = _settings().MAX_PERSONS_PER_BOOKING
+    if request.method == "GET":
+        return _render_book(slot, BookingForm(rows=[{"name": "", "id_type": IdType.CN_ID.value}] * rows))
+    form, visitors, sources = _parse_booking_form(rows)
+    key = request.form.get("idempotency_key", "").strip()[:MAX_IDEMPOTENCY_KEY] or None
+    try:
+        result = services.create_booking(account, slot.id, visitors, idempotency_key=key)
+    except DomainError as exc:
+        errors = _field_errors(exc, sources)
+        return _render_book(slot, form, error=_domain_text(exc), errors=errors), exc.status
+    if result.created:
+        flash(_("Your booking is confirmed. Show the QR codes at the entrance."), "success")
+    return redirect(url_for("pages.booking_detail", booking_id=result.booking.id), code=303)
+
+
+def _render_book(slot: Slot, form: BookingForm, error: str | None = None, errors: dict | None = None):
+    return render_template(
+        "booking/book.html",
+        view=_slot_view(slot, utcnow()),
+        persons=queries.list_persons(current_account()),
+        form=form,
+        error=error,
+        errors=errors or {},
+        id_types=list(IdType),
+        # A fresh key per rendered form: a double-submit of this form books once.
+        idempotency_key=secrets.token_urlsafe(24),
+        max_persons=_settings().MAX_PERSONS_PER_BOOKING,
+    )
+
+
+@bp.get("/bookings")
+@require_role()
+def bookings():
+    """The logged-in visitor's bookings, newest visit first."""
+    found = queries.list_bookings(current_account())
+    return render_template("booking/bookings.html", bookings=found, today=_today())
+
+
+@bp.get("/bookings/<int:booking_id>")
+@require_role()
+def booking_detail(booking_id: int):
+    """A booking with one scannable QR code per ticket."""
+    return _render_detail(queries.get_booking_for(current_account(), booking_id))
+
+
+def _render_detail(booking, error: str | None = None):
+    can_cancel = (
+        booking.status is BookingStatus.CONFIRMED
+        and booking.account_id == current_account().id
+        and utcnow() < cancel_deadline(booking.slot, _settings())
+        and not any(ticket.admitted for ticket in booking.tickets)
+    )
+    return render_template("booking/detail.html", booking=booking, can_cancel=can_cancel, error=error)
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@require_role()
+def cancel(booking_id: int):
+    """Cancel a booking; its places go back to the pool."""
+    account = current_account()
+    try:
+        services.cancel_booking(account, booking_id)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        booking = queries.get_booking_for(account, booking_id)
+        return _render_detail(booking, error=_domain_text(exc)), exc.status
+    flash(_("Your booking is cancelled."), "success")
+    return redirect(url_for("pages.booking_detail", booking_id=booking_id), code=303)
+
+
+@bp.route("/persons", methods=["GET", "POST"])
+@require_role(Role.VISITOR)
+def persons():
+    """The visitor's saved real-name persons; the form adds one."""
+    account = current_account()
+    if request.method == "GET":
+        return _render_persons()
+    form = {key: request.form.get(key, "") for key in ("name", "id_type")}
+    try:
+        services.save_person(account, form["name"], form["id_type"], request.form.get("id_number", ""))
+    except DomainError as exc:
+        errors = {key: field_message(value) for key, value in (exc.fields or {}).items()}
+        return _render_persons(form, _domain_text(exc), errors), exc.status
+    flash(_("Visitor saved."), "success")
+    return redirect(url_for("pages.persons"), code=303)
+
+
+@bp.post("/persons/<int:person_id>/remove")
+@require_role(Role.VISITOR)
+def remove_person(person_id: int):
+    """Remove a saved person from the list (tickets already issued stay valid)."""
+    services.archive_person(current_account(), person_id)
+    flash(_("Visitor removed from your list."), "success")
+    return redirect(url_for("pages.persons"), code=303)
+
+
+def _render_persons(form: dict | None = None, error: str | None = None, errors: dict | None = None):
+    return render_template(
+        "booking/persons.html",
+        persons=queries.list_persons(current_account()),
+        form=form or {"name": "", "id_type": IdType.CN_ID.value},
+        error=error,
+        errors=errors or {},
+        id_types=list(IdType),
+    )

@@ -47,6 +47,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.extensions["museum.db"] = db.Database(settings.DATABASE_URL)
     app.teardown_appcontext(db.close_session)
+    app.before_request(_forget_outer_login)
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: settings.TIMEZONE)
     csrf.init_app(app)
@@ -64,6 +65,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_commands(app)
     _register_health(app)
     return app
+
+
+def _forget_outer_login() -> None:
+    """A request never inherits the user cached by an outer app context (a test's or a command's)."""
+    from flask import g
+
+    g.pop("_login_user", None)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -11,6 +11,8 @@ from datetime import date
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from museum.errors import DomainError
 from museum.models import Day, PoolKind, SlotPool
@@ -30,16 +32,17 @@ def take_places(session: Session, day: date, slot_id: int, kind: PoolKind, count
     ).rowcount
     if not day_taken and session.get(Day, day).capacity is not None:
         raise DomainError("slot_full", "The museum is fully booked on this day.")
-    booked = session.execute(
+    row = session.execute(
         update(SlotPool)
         .where(SlotPool.slot_id == slot_id, SlotPool.kind == kind, SlotPool.booked + count <= SlotPool.capacity)
         .values(booked=SlotPool.booked + count)
-        .returning(SlotPool.booked)
+        .returning(SlotPool.id, SlotPool.booked)
         .execution_options(synchronize_session=False)
-    ).scalar()
-    if booked is None:
+    ).first()
+    if row is None:
         raise DomainError("slot_full", "This time slot is fully booked.")
-    return booked
+    _sync_loaded_pool(session, row.id, row.booked)
+    return row.booked
 
 
 def release_places(session: Session, day: date, slot_id: int, kind: PoolKind, count: int) -> None:
@@ -50,12 +53,22 @@ def release_places(session: Session, day: date, slot_id: int, kind: PoolKind, co
         .values(booked=Day.booked - count)
         .execution_options(synchronize_session=False)
     )
-    session.execute(
+    row = session.execute(
         update(SlotPool)
         .where(SlotPool.slot_id == slot_id, SlotPool.kind == kind)
         .values(booked=SlotPool.booked - count)
+        .returning(SlotPool.id, SlotPool.booked)
         .execution_options(synchronize_session=False)
-    )
+    ).first()
+    if row is not None:
+        _sync_loaded_pool(session, row.id, row.booked)
+
+
+def _sync_loaded_pool(session: Session, pool_id: int, booked: int) -> None:
+    """Give a pool already loaded in this session the counter the database now holds."""
+    pool = session.identity_map.get(identity_key(SlotPool, pool_id))
+    if pool is not None:
+        set_committed_value(pool, "booked", booked)
 
 
 def set_pool_capacity(session: Session, pool: SlotPool, capacity: int) -> None:

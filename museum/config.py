@@ -117,7 +117,12 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("MUSEUM_DATABASE_URL must be a sqlite:// or postgresql:// URL")
     if len(settings.SECRET_KEY) < 16:
         raise ConfigError("MUSEUM_SECRET_KEY must be at least 16 characters")
-    for name in ("BOOKING_DAYS_AHEAD", "MAX_PERSONS_PER_BOOKING", "MAX_BOOKINGS_PER_ACCOUNT_PER_DAY", "TOKEN_TTL_HOURS"):
+    for name in (
+        "BOOKING_DAYS_AHEAD",
+        "MAX_PERSONS_PER_BOOKING",
+        "MAX_BOOKINGS_PER_ACCOUNT_PER_DAY",
+        "TOKEN_TTL_HOURS",
+    ):
         if getattr(settings, name) < 1:
             raise ConfigError(f"MUSEUM_{name} must be at least 1")
     for name in ("BOOKING_CLOSES_BEFORE_START_MIN", "CANCEL_DEADLINE_BEFORE_START_MIN"):

@@ -45,7 +45,9 @@ def _unseal(sealed: bytes) -> Ed25519PrivateKey:
 def rotate_signing_key() -> int:
     """Add a new active signing key and retire the old one for signing (it still verifies). Returns its id."""
     with db.write_transaction() as session:
-        return _add_key(session)
+        key_id = _add_key(session)
+    _cache.clear()
+    return key_id
 
 
 def _add_key(session) -> int:
@@ -63,7 +65,6 @@ def _add_key(session) -> int:
         )
     )
     session.flush()
-    _cache.clear()
     return next_id
 
 
@@ -86,14 +87,18 @@ class _KeyCache:
         return self._app_key is current_app._get_current_object() and time.monotonic() - self._loaded_at < self.ttl
 
     def _load(self) -> None:
-        rows = db.session().scalars(select(SigningKey).order_by(SigningKey.id)).all()
+        # A session of its own: callers may be inside a read of their own, never inside a write.
+        factory = db.get_db().session_factory
+        with factory() as session:
+            rows = session.scalars(select(SigningKey).order_by(SigningKey.id)).all()
         if not any(row.active for row in rows):
             try:
                 with db.write_transaction() as session:
                     _add_key(session)
             except IntegrityError:
                 pass  # another worker made the first key at the same moment
-            rows = db.session().scalars(select(SigningKey).order_by(SigningKey.id)).all()
+            with factory() as session:
+                rows = session.scalars(select(SigningKey).order_by(SigningKey.id)).all()
         active = next(row for row in rows if row.active)
         self._signing = (active.id, _unseal(active.private_key_sealed))
         self._public = {row.id: Ed25519PublicKey.from_public_bytes(row.public_key) for row in rows}

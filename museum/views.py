@@ -2,12 +2,170 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from urllib.parse import urlencode, urlsplit
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+
+from museum import auth
+from museum.app import LOCALES
+from museum.errors import DomainError
+from museum.extensions import limiter
+from museum.messages import error_message
 
 bp = Blueprint("accounts", __name__)
+bp.add_app_template_global(format_date)
+bp.add_app_template_global(format_datetime)
+
+#: English messages raised by services for single fields, marked here so the catalogue translates them.
+FIELD_MESSAGES = (
+    _l("Enter a valid e-mail address."),
+    _l("Use at least 8 characters."),
+    _l("Enter your name (up to 120 characters)."),
+    _l("Enter the visitor's real name (up to 80 characters)."),
+    _l("Unknown ID type."),
+    _l("This number does not have the format of the chosen document."),
+    _l("A mainland resident ID has 18 characters: 17 digits and a digit or X."),
+    _l("The region code of this ID does not exist."),
+    _l("The birth date in this ID is not a real date."),
+    _l("The birth date in this ID is not plausible."),
+    _l("The check digit of this ID is wrong."),
+    _l("Add at least one visitor."),
+    _l("There is no such saved person."),
+    _l("There is no such slot."),
+    _l("Give a date as YYYY-MM-DD."),
+)
 
 
-@bp.get("/login")
+def field_message(text: str) -> str:
+    """A service's field message in the visitor's language (English when the catalogue lacks it)."""
+    return _(text) if text else ""
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (no scheme, host or backslash tricks), else None."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target.rstrip("?") or "/"
+
+
+def _login_limit() -> str:
+    return current_app.config["MUSEUM_LIMITS"]["login"]
+
+
+def _register_limit() -> str:
+    return current_app.config["MUSEUM_LIMITS"]["register"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
 def login():
-    """Log in."""
-    return "login"
+    """Log in with e-mail and password, then go back to where the visitor was heading."""
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("accounts/login.html", next_url=next_url, email="", error=None)
+    email = request.form.get("email", "")
+    try:
+        account = auth.authenticate(email, request.form.get("password", ""))
+    except DomainError as exc:
+        return render_template(
+            "accounts/login.html", next_url=next_url, email=email, error=error_message(exc.code, exc.message)
+        ), exc.status
+    _start_session(account)
+    return redirect(next_url or url_for("pages.index"), code=303)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"])
+def register():
+    """Create a visitor account and log in."""
+    next_url = safe_next(request.values.get("next"))
+    form = {"email": request.form.get("email", ""), "name": request.form.get("name", "")}
+    if request.method == "GET":
+        return render_template("accounts/register.html", next_url=next_url, form=form, error=None, errors={})
+    try:
+        account = auth.register_account(form["email"], request.form.get("password", ""), form["name"])
+    except DomainError as exc:
+        errors = {key: field_message(value) for key, value in (exc.fields or {}).items()}
+        if exc.code == "email_taken":
+            errors["email"] = error_message(exc.code)
+        return render_template(
+            "accounts/register.html",
+            next_url=next_url,
+            form=form,
+            error=error_message(exc.code, exc.message),
+            errors=errors,
+        ), exc.status
+    _start_session(account)
+    return redirect(next_url or url_for("pages.index"), code=303)
+
+
+def _start_session(account) -> None:
+    # A fresh session on login: only the language choice carries over from before.
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    login_user(account)
+
+
+@bp.post("/logout")
+def logout():
+    """Log out (a POST with the CSRF token, so another site cannot log the visitor out)."""
+    if current_user.is_authenticated:
+        logout_user()
+    return redirect(url_for("pages.index"), code=303)
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    """Remember the chosen language and go back to the page the visitor came from."""
+    if code not in LOCALES:
+        abort(404)
+    session["lang"] = code
+    target = safe_next(request.args.get("next")) or _same_site_referrer() or url_for("pages.index")
+    return redirect(target)
+
+
+def _same_site_referrer() -> str | None:
+    referrer = request.referrer
+    if not referrer:
+        return None
+    parts = urlsplit(referrer)
+    if parts.netloc != request.host:
+        return None
+    return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
+def _path_without_lang() -> str:
+    """The current path and query, minus ``lang`` (which would override the choice being made)."""
+    query = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return request.path + (f"?{urlencode(query)}" if query else "")
+
+
+@bp.app_context_processor
+def _layout_context() -> dict:
+    locale = str(get_locale() or "zh")
+    return {
+        "current_lang": locale,
+        "html_lang": "zh-CN" if locale.startswith("zh") else "en",
+        "lang_switch_next": _path_without_lang,
+        "viewer": _viewer,
+    }
+
+
+def _viewer():
+    """The logged-in account for the header, or None; never fails (error pages render with it too)."""
+    try:
+        return current_user._get_current_object() if current_user.is_authenticated else None
+    except Exception:
+        current_app.logger.warning("could not load the logged-in account for the page header")
+        return None

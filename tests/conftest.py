@@ -1,0 +1,96 @@
+"""Test fixtures: one app per run on a real database (SQLite by default, PostgreSQL when
+MUSEUM_TEST_DATABASE_URL points at one), rows removed after each test, and time frozen."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import create_engine, delete, text
+
+from museum.app import create_app
+from museum.db import Base, normalise_url
+from museum.migrate import target_metadata, upgrade
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: A Friday morning in the summer peak; tests that need another moment travel from here.
+FROZEN_NOW = datetime(2026, 7, 10, 10, 0, tzinfo=SHANGHAI)
+TEST_SECRET = "test-secret-key-0123456789abcdef"
+#: Rows every database starts with; tests leave them in place.
+KEPT_TABLES = {"signing_keys", "alembic_version"}
+
+
+def pytest_report_header(config):
+    return f"database: {_database_label()}"
+
+
+def _database_label() -> str:
+    url = os.environ.get("MUSEUM_TEST_DATABASE_URL", "")
+    return "PostgreSQL" if url.startswith("postgres") else "SQLite"
+
+
+def is_postgres(app) -> bool:
+    return app.extensions["museum.db"].engine.dialect.name == "postgresql"
+
+
+def reset_postgres(url: str) -> None:
+    engine = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("MUSEUM_TEST_DATABASE_URL")
+    if url:
+        reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'museum.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "RATELIMIT_ENABLED": False})
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["museum.db"].dispose()
+
+
+@pytest.fixture(autouse=True)
+def frozen_time():
+    """Time stands still at FROZEN_NOW unless a test travels elsewhere."""
+    with time_machine.travel(FROZEN_NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture(autouse=True)
+def app_context(app):
+    """Each test runs in its own app context and leaves an empty database behind (but the main venue)."""
+    with app.app_context():
+        yield
+    _empty_tables(app)
+
+
+def _empty_tables(app) -> None:
+    target_metadata()
+    engine = app.extensions["museum.db"].engine
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name in KEPT_TABLES:
+                continue
+            if table.name == "venues":
+                connection.execute(delete(table).where(table.c.key != "main"))
+            else:
+                connection.execute(delete(table))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

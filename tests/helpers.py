@@ -1,0 +1,61 @@
+"""Small builders for tests: slots, accounts, tokens and valid test ID numbers."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from itertools import count
+
+from werkzeug.security import generate_password_hash
+
+from admin.services import create_slot
+from booking.identity import cn_id_check_char
+from booking.services import VisitorInput
+from museum import db
+from museum.auth import issue_token
+from museum.models import Account, Role, Slot
+from tests.conftest import FROZEN_NOW
+
+PASSWORD = "correct-horse-9"
+_PASSWORD_HASH = generate_password_hash(PASSWORD)
+_numbers = count(1)
+TODAY = FROZEN_NOW.date()
+TOMORROW = TODAY + timedelta(days=1)
+
+
+def valid_cn_id(seed: int) -> str:
+    """A mainland resident ID with a correct check digit, different for each seed (adults born 1980+)."""
+    birth = date(1980, 1, 1) + timedelta(days=seed // 1000)
+    first17 = f"110101{birth:%Y%m%d}{seed % 1000:03d}"
+    return first17 + cn_id_check_char(first17)
+
+
+def visitor_input(seed: int, name: str | None = None) -> VisitorInput:
+    return VisitorInput(name=name or f"Visitor {seed}", id_type="cn_id", id_number=valid_cn_id(seed))
+
+
+def visitor_json(seed: int, name: str | None = None) -> dict:
+    return {"name": name or f"Visitor {seed}", "id_type": "cn_id", "id_number": valid_cn_id(seed)}
+
+
+def make_account(role: Role = Role.VISITOR, email: str | None = None) -> Account:
+    """An account whose password is PASSWORD (hashed once per run, to keep tests fast)."""
+    email = email or f"{role.value}{next(_numbers)}@example.com"
+    with db.write_transaction() as session:
+        account = Account(email=email, name=email.split("@")[0], password_hash=_PASSWORD_HASH, role=role)
+        session.add(account)
+        session.flush()
+    return account
+
+
+def make_visitor(email: str | None = None) -> Account:
+    return make_account(Role.VISITOR, email)
+
+
+def make_slot(day: date = TOMORROW, start: str = "09:00", end: str = "12:00", capacity: int = 50) -> Slot:
+    admin = make_account(Role.ADMIN)
+    return create_slot(admin, day, time.fromisoformat(start), time.fromisoformat(end), capacity, None)
+
+
+def auth_headers(account: Account) -> dict[str, str]:
+    token, _ = issue_token(account)
+    return {"Authorization": f"Bearer {token}"}
