@@ -39,7 +39,11 @@ class Mismatch:
 
 def find_mismatches() -> list[Mismatch]:
     """Every pool and day cap whose counter is off, or which holds more than its capacity."""
-    session = db.session()
+    with db.get_db().session_factory() as session:  # a fresh session: nothing cached from earlier reads
+        return _mismatches(session)
+
+
+def _mismatches(session) -> list[Mismatch]:
     held = (
         select(Booking.slot_id, Booking.pool_kind, func.sum(Booking.party_size).label("held"))
         .where(Booking.status == BookingStatus.CONFIRMED)
@@ -74,7 +78,6 @@ def find_mismatches() -> list[Mismatch]:
         expected = int(per_day.get(day.date, 0))
         if day.booked != expected or day.booked > day.capacity:
             mismatches.append(Mismatch(f"day {day.date.isoformat()}", day.booked, expected, day.capacity, day=day.date))
-    session.commit()
     return mismatches
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from museum.codes import TicketClaims, encode_code, new_reference
 from museum.config import Settings
 from museum.errors import DomainError, Invalid, NotFound
 from museum.keys import derive_key, signing_key
-from museum.models import Account, PoolKind, Role, Slot
+from museum.models import Account, Day, PoolKind, Role, Slot
 
 MAX_NAME_LENGTH = 80
 
@@ -95,23 +95,28 @@ def archive_person(account: Account, person_id: int) -> None:
 
 
 def _upsert_person(session: Session, account_id: int, visitor: _CheckedVisitor) -> Person:
-    checked = visitor.checked
-    person = session.scalar(select(Person).where(Person.account_id == account_id, Person.id_digest == checked.digest))
+    digest = visitor.checked.digest
+    person = session.scalar(select(Person).where(Person.account_id == account_id, Person.id_digest == digest))
     if person is None:
-        person = Person(
-            account_id=account_id,
-            name=visitor.name,
-            id_type=checked.id_type,
-            id_digest=checked.digest,
-            id_masked=checked.masked,
-            birth_date=checked.birth_date,
-        )
+        person = _new_person(account_id, visitor)
         session.add(person)
     else:
         person.name = visitor.name
         person.archived = False
     session.flush()
     return person
+
+
+def _new_person(account_id: int, visitor: _CheckedVisitor) -> Person:
+    checked = visitor.checked
+    return Person(
+        account_id=account_id,
+        name=visitor.name,
+        id_type=checked.id_type,
+        id_digest=checked.digest,
+        id_masked=checked.masked,
+        birth_date=checked.birth_date,
+    )
 
 
 def request_fingerprint(slot_id: object, visitors: list[VisitorInput]) -> str:
@@ -139,10 +144,12 @@ def create_booking(
     checked = _check_visitors(visitors, settings)
     key = signing_key()  # loaded before the write transaction: the first call may have to create it
     try:
+        slot = _bookable_slot(slot_id, settings)
+        signed = _sign_tickets(slot, len(checked), key)
         with db.write_transaction() as session:
             if idempotency_key:
                 _claim_key(session, account, idempotency_key, fingerprint)
-            booking = _book(session, account, slot_id, checked, key, settings)
+            booking = _book(session, account, slot, checked, signed, settings)
             if idempotency_key:
                 _finish_key(session, account, idempotency_key, booking)
     except _KeyTaken:
@@ -170,44 +177,61 @@ def _check_visitors(visitors: list[VisitorInput], settings: Settings) -> list[_C
     return checked
 
 
-def _book(
-    session: Session,
-    account: Account,
-    slot_id: int,
-    visitors: list[_CheckedVisitor],
-    key: tuple[int, Ed25519PrivateKey],
-    settings: Settings,
-) -> Booking:
-    # Serialise one account's bookings (PostgreSQL), so the per-account limit cannot be raced past.
-    session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+def _bookable_slot(slot_id: int, settings: Settings) -> Slot:
+    """The slot, if it can be booked now. Read before the write transaction, so that refusals of
+    closed, unreleased or past slots never queue for the write lock."""
+    session = db.session()
     slot = session.get(Slot, slot_id)
     if slot is None:
         raise Invalid({"slot_id": "There is no such slot."})
+    _check_day_open(slot.day.open)
     now = utcnow()
-    if not slot.day.open:
-        raise DomainError("booking_closed", "The museum is closed on this day.")
     if now < release_at(slot, settings):
         raise DomainError("booking_not_open", "Booking for this day has not opened yet.")
     if now >= booking_ends_at(slot, settings):
         raise DomainError("booking_ended", "Booking for this time slot has ended.")
+    return slot
 
+
+def _check_day_open(is_open: bool) -> None:
+    if not is_open:
+        raise DomainError("booking_closed", "The museum is closed on this day.")
+
+
+def _book(
+    session: Session,
+    account: Account,
+    slot: Slot,
+    visitors: list[_CheckedVisitor],
+    signed: list[tuple[str, str]],
+    settings: Settings,
+) -> Booking:
+    """The write part of a booking, kept short: it runs while other writers of this slot wait."""
+    if not db.get_db().is_sqlite:
+        # Serialise one account's bookings, so the per-account limit cannot be raced past.
+        # (SQLite's BEGIN IMMEDIATE already serialises every writer.)
+        session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
     persons = _resolve_persons(session, account, visitors)
     digests = [person.id_digest for person in persons]
     if len(set(digests)) != len(digests):
         raise DomainError("duplicate_person", "The same person is on this booking twice.")
-    if session.scalar(
-        select(Ticket.id)
-        .where(Ticket.visit_date == slot.date, Ticket.id_digest.in_(digests), Ticket.revoked_at.is_(None))
-        .limit(1)
-    ):
-        raise DomainError("duplicate_person", "One of these visitors already has a booking on this day.")
-    bookings_today = session.scalar(
-        select(func.count(Booking.id)).where(
-            Booking.account_id == account.id,
-            Booking.visit_date == slot.date,
-            Booking.status == BookingStatus.CONFIRMED,
+    # One round trip for the three things other requests may have changed since the slot was read.
+    day_open, already_booked, bookings_today = session.execute(
+        select(
+            select(Day.open).where(Day.date == slot.date).scalar_subquery(),
+            exists().where(Ticket.visit_date == slot.date, Ticket.id_digest.in_(digests), Ticket.revoked_at.is_(None)),
+            select(func.count(Booking.id))
+            .where(
+                Booking.account_id == account.id,
+                Booking.visit_date == slot.date,
+                Booking.status == BookingStatus.CONFIRMED,
+            )
+            .scalar_subquery(),
         )
-    )
+    ).one()
+    _check_day_open(day_open)
+    if already_booked:
+        raise DomainError("duplicate_person", "One of these visitors already has a booking on this day.")
     if bookings_today >= settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY:
         raise DomainError(
             "limit_reached", f"An account can make {settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY} bookings per day."
@@ -220,11 +244,11 @@ def _book(
         pool_kind=PoolKind.INDIVIDUAL,
         visit_date=slot.date,
         party_size=len(persons),
-        created_at=now,
+        created_at=utcnow(),
     )
     booking.tickets = [
-        Ticket(person=person, visit_date=slot.date, id_digest=person.id_digest, party_size=1, reference=new_reference())
-        for person in persons
+        Ticket(person=person, visit_date=slot.date, id_digest=person.id_digest, party_size=1, reference=ref, code=code)
+        for person, (ref, code) in zip(persons, signed, strict=True)
     ]
     session.add(booking)
     try:
@@ -233,29 +257,45 @@ def _book(
         if "uq_tickets_day_person" in str(exc.orig) or "id_digest" in str(exc.orig):
             raise DomainError("duplicate_person", "One of these visitors already has a booking on this day.") from None
         raise
-    _sign_tickets(booking, slot, key)
-    session.flush()
     return booking
 
 
 def _resolve_persons(session: Session, account: Account, visitors: list[_CheckedVisitor]) -> list[Person]:
+    """The account's Person for each visitor (one query): saved ones by id, others by digest or new."""
+    digests = [visitor.checked.digest for visitor in visitors if visitor.checked]
+    person_ids = [visitor.person_id for visitor in visitors if visitor.person_id is not None]
+    found = session.scalars(
+        select(Person).where(
+            Person.account_id == account.id, or_(Person.id_digest.in_(digests), Person.id.in_(person_ids))
+        )
+    ).all()
+    by_digest = {person.id_digest: person for person in found}
+    by_id = {person.id: person for person in found if not person.archived}
     persons = []
     for index, visitor in enumerate(visitors):
         if visitor.person_id is not None:
-            person = session.get(Person, visitor.person_id)
-            if person is None or person.account_id != account.id or person.archived:
+            person = by_id.get(visitor.person_id)
+            if person is None:
                 raise Invalid({f"visitors.{index}.person_id": "There is no such saved person."})
-            persons.append(person)
+        elif visitor.checked.digest in by_digest:
+            person = by_digest[visitor.checked.digest]
+            person.name, person.archived = visitor.name, False
         else:
-            persons.append(_upsert_person(session, account.id, visitor))
+            person = _new_person(account.id, visitor)
+            session.add(person)
+        persons.append(person)
     return persons
 
 
-def _sign_tickets(booking: Booking, slot: Slot, key: tuple[int, Ed25519PrivateKey]) -> None:
+def _sign_tickets(slot: Slot, count: int, key: tuple[int, Ed25519PrivateKey]) -> list[tuple[str, str]]:
+    """A fresh reference and its signed code for each of ``count`` one-person tickets."""
     key_id, private_key = key
-    for ticket in booking.tickets:
-        claims = TicketClaims(ticket.id, slot.id, slot.date, slot.start_time, slot.end_time, ticket.party_size)
-        ticket.code = encode_code(claims, key_id, private_key)
+    signed = []
+    for _ in range(count):
+        reference = new_reference()
+        claims = TicketClaims(reference, slot.id, slot.date, slot.start_time, slot.end_time, party_size=1)
+        signed.append((reference, encode_code(claims, key_id, private_key)))
+    return signed
 
 
 class _KeyTaken(Exception):

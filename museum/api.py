@@ -32,7 +32,7 @@ def require_fields(data: dict, **types: type) -> dict[str, str]:
 
 def protect_cookie_sessions() -> None:
     """API calls made with the browser's session cookie must carry the CSRF token (X-CSRFToken)."""
-    if request.method in {"GET", "HEAD", "OPTIONS"} or auth.bearer_present():
+    if not request.path.startswith("/api/") or request.method in {"GET", "HEAD", "OPTIONS"} or auth.bearer_present():
         return
     if current_user.is_authenticated:
         csrf.protect()

@@ -85,8 +85,8 @@ def _register_blueprints(app: Flask) -> None:
 
     for api in (accounts_api, booking_api, admin_api, openapi):
         csrf.exempt(api)  # bearer clients have no cookie to forge; cookie sessions are checked below
-        api.before_request(protect_cookie_sessions)
         app.register_blueprint(api)
+    app.before_request(protect_cookie_sessions)
     app.register_blueprint(accounts_pages)
     app.register_blueprint(booking_pages)
 

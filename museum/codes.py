@@ -1,10 +1,13 @@
 """Ticket codes: compact, versioned, signed with Ed25519, free of personal data.
 
-Layout (version 1), 17 bytes signed, then the 64-byte signature, all in RFC 4648 base32 without
+Layout (version 1), 19 bytes signed, then the 64-byte signature, all in RFC 4648 base32 without
 padding so the QR code can use its dense alphanumeric mode::
 
-    version u8 | key id u8 | ticket id u32 | slot id u32 | visit date u16 (days since 2000-01-01)
+    version u8 | key id u8 | ticket reference u48 | slot id u32 | visit date u16 (days since 2000-01-01)
     | window start u16 (minutes) | window end u16 (minutes) | party size u8
+
+The ticket is named by its reference (the short code printed under the QR image), which is drawn at
+random before the ticket is stored: codes are signed before the booking's write transaction begins.
 """
 
 from __future__ import annotations
@@ -21,16 +24,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 VERSION = 1
 _EPOCH = date(2000, 1, 1)
-_LAYOUT = struct.Struct(">BBIIHHHB")
+_LAYOUT = struct.Struct(">BB6sIHHHB")
 _SIGNATURE_LEN = 64
 #: Short references avoid characters that are easy to confuse when read aloud or typed (0/O, 1/I/L, 2/Z, 5/S, 8/B).
 REFERENCE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
-REFERENCE_LENGTH = 9
+REFERENCE_LENGTH = 10
 
 
 @dataclass(frozen=True)
 class TicketClaims:
-    ticket_id: int
+    reference: str
     slot_id: int
     visit_date: date
     start: time
@@ -56,7 +59,7 @@ def encode_code(claims: TicketClaims, key_id: int, private_key: Ed25519PrivateKe
     payload = _LAYOUT.pack(
         VERSION,
         key_id,
-        claims.ticket_id,
+        _reference_bytes(claims.reference),
         claims.slot_id,
         (claims.visit_date - _EPOCH).days,
         _minutes(claims.start),
@@ -79,7 +82,7 @@ def decode_code(code: str, public_keys: dict[int, Ed25519PublicKey]) -> TicketCl
         # The last character carries two unused bits; only the canonical spelling is accepted.
         raise InvalidCode("not canonical")
     payload, signature = raw[: _LAYOUT.size], raw[_LAYOUT.size :]
-    version, key_id, ticket_id, slot_id, days, start, end, party = _LAYOUT.unpack(payload)
+    version, key_id, reference, slot_id, days, start, end, party = _LAYOUT.unpack(payload)
     if version != VERSION:
         raise InvalidCode("unknown version")
     public_key = public_keys.get(key_id)
@@ -90,7 +93,7 @@ def decode_code(code: str, public_keys: dict[int, Ed25519PublicKey]) -> TicketCl
     except InvalidSignature:
         raise InvalidCode("bad signature") from None
     return TicketClaims(
-        ticket_id=ticket_id,
+        reference=_reference_text(reference),
         slot_id=slot_id,
         visit_date=_EPOCH + timedelta(days=days),
         start=_from_minutes(start),
@@ -103,3 +106,20 @@ def decode_code(code: str, public_keys: dict[int, Ed25519PublicKey]) -> TicketCl
 
 def new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def _reference_bytes(reference: str) -> bytes:
+    number = 0
+    for char in reference:
+        number = number * len(REFERENCE_ALPHABET) + REFERENCE_ALPHABET.index(char)
+    return number.to_bytes(6, "big")
+
+
+def _reference_text(raw: bytes) -> str:
+    number, chars = int.from_bytes(raw, "big"), []
+    for _ in range(REFERENCE_LENGTH):
+        number, digit = divmod(number, len(REFERENCE_ALPHABET))
+        chars.append(REFERENCE_ALPHABET[digit])
+    if number:
+        raise InvalidCode("reference out of range")
+    return "".join(reversed(chars))

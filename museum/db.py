@@ -7,8 +7,11 @@ failing half-way; reads start a plain deferred transaction.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -87,12 +90,39 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
 
 
+class _SqliteWriterQueue:
+    """Lets SQLite writers of all processes take turns through an OS file lock.
+
+    SQLite's own busy handler polls with sleeps of up to 100 ms, so under a rush writers sleep
+    while the database is idle. A blocking ``flock`` wakes the next writer the moment the last one
+    commits. Threads of one process queue on a mutex first (flock is per open file, not per thread).
+    """
+
+    def __init__(self, database_path: str):
+        self._mutex = threading.Lock()
+        self._path = f"{database_path}.writers"
+        self._fd: int | None = None
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._mutex:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
 class Database:
     """The engine and session factory of one app; sessions live for one app context."""
 
     def __init__(self, url: str):
         self.engine = build_engine(url)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        database = self.engine.url.database if self.is_sqlite else None
+        self.writer_queue = _SqliteWriterQueue(database) if database and database != ":memory:" else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -130,12 +160,14 @@ def write_transaction() -> Iterator[Session]:
     db_session = session()
     if db_session.in_transaction():
         db_session.commit()
-    token = _immediate.set(True)
-    try:
-        with db_session.begin():
-            yield db_session
-    finally:
-        _immediate.reset(token)
+    queue = get_db().writer_queue
+    with queue.turn() if queue else nullcontext():
+        token = _immediate.set(True)
+        try:
+            with db_session.begin():
+                yield db_session
+        finally:
+            _immediate.reset(token)
 
 
 def str_enum(enum_class: type) -> Enum:

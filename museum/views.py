@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import format_date, format_datetime, get_locale
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
@@ -20,29 +19,35 @@ bp = Blueprint("accounts", __name__)
 bp.add_app_template_global(format_date)
 bp.add_app_template_global(format_datetime)
 
-#: English messages raised by services for single fields, marked here so the catalogue translates them.
-FIELD_MESSAGES = (
-    _l("Enter a valid e-mail address."),
-    _l("Use at least 8 characters."),
-    _l("Enter your name (up to 120 characters)."),
-    _l("Enter the visitor's real name (up to 80 characters)."),
-    _l("Unknown ID type."),
-    _l("This number does not have the format of the chosen document."),
-    _l("A mainland resident ID has 18 characters: 17 digits and a digit or X."),
-    _l("The region code of this ID does not exist."),
-    _l("The birth date in this ID is not a real date."),
-    _l("The birth date in this ID is not plausible."),
-    _l("The check digit of this ID is wrong."),
-    _l("Add at least one visitor."),
-    _l("There is no such saved person."),
-    _l("There is no such slot."),
-    _l("Give a date as YYYY-MM-DD."),
-)
+#: Field messages raised by services (English, compared case-insensitively), in words the catalogue translates.
+FIELD_MESSAGES = {
+    "Enter a valid e-mail address.": _l("Enter a valid e-mail address."),
+    "Use at least 8 characters.": _l("Use at least 8 characters."),
+    "Enter your name (up to 120 characters).": _l("Enter your name (up to 120 characters)."),
+    "Enter the visitor's real name (up to 80 characters).": _l("Enter the visitor's real name (up to 80 characters)."),
+    "Unknown ID type.": _l("Choose the type of ID document."),
+    "This number does not have the format of the chosen document.": _l(
+        "This number does not have the format of the chosen document."
+    ),
+    "A mainland resident ID has 18 characters: 17 digits and a digit or X.": _l(
+        "A mainland resident ID has 18 characters: 17 digits and a digit or X."
+    ),
+    "The region code of this ID does not exist.": _l("The region code of this ID does not exist."),
+    "The birth date in this ID is not a real date.": _l("The birth date in this ID is not a real date."),
+    "The birth date in this ID is not plausible.": _l("The birth date in this ID is not plausible."),
+    "The check digit of this ID is wrong.": _l("This ID number is not valid: please check every digit."),
+    "Add at least one visitor.": _l("Choose a saved visitor or add a new one."),
+    "There is no such saved person.": _l("This saved visitor is no longer on your list."),
+    "There is no such slot.": _l("This time slot does not exist."),
+}
+_FIELD_MESSAGES_BY_LOWER = {key.lower(): value for key, value in FIELD_MESSAGES.items()}
 
 
+@bp.app_template_global()
 def field_message(text: str) -> str:
-    """A service's field message in the visitor's language (English when the catalogue lacks it)."""
-    return _(text) if text else ""
+    """A service's field message in the visitor's language (as given when it is not a known one)."""
+    known = _FIELD_MESSAGES_BY_LOWER.get((text or "").lower())
+    return str(known) if known is not None else text
 
 
 def safe_next(target: str | None) -> str | None:
@@ -112,6 +117,7 @@ def _start_session(account) -> None:
     # A fresh session on login: only the language choice carries over from before.
     lang = session.get("lang")
     session.clear()
+    g.pop("csrf_token", None)  # the cached token belonged to the cleared session; the next form gets a new one
     if lang:
         session["lang"] = lang
     login_user(account)

@@ -35,7 +35,7 @@ def test_booking_takes_places_and_issues_one_signed_ticket_per_person():
     assert booking.status is BookingStatus.CONFIRMED
     assert booking.party_size == 2
     assert [ticket.person.name for ticket in booking.tickets] == ["Visitor 1", "Visitor 2"]
-    assert all(len(ticket.reference) == 9 and ticket.code for ticket in booking.tickets)
+    assert all(len(ticket.reference) == 10 and ticket.code for ticket in booking.tickets)
     assert pool_booked(slot.id) == 2
 
 

@@ -1,0 +1,111 @@
+"""Shared parts of the benchmarks: a bounded gunicorn on loopback, database setup, HTTP client, figures."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret-key-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bench_env(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "MUSEUM_DATABASE_URL": database_url,
+        "MUSEUM_SECRET_KEY": SECRET,
+        "MUSEUM_RATELIMIT_ENABLED": "0",
+        "MUSEUM_LOG_LEVEL": "WARNING",
+    }
+
+
+def reset_database(database_url: str, tmp: Path) -> str:
+    """A fresh database: a new SQLite file, or the PostgreSQL schema dropped and recreated."""
+    if database_url == "sqlite":
+        path = tmp / "bench.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        database_url = f"sqlite:///{path}"
+    else:
+        from sqlalchemy import create_engine, text
+
+        from museum.db import normalise_url
+
+        engine = create_engine(normalise_url(database_url), isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    from museum.migrate import upgrade
+
+    upgrade(database_url)
+    return database_url
+
+
+@contextmanager
+def gunicorn(database_url: str, workers: int, max_seconds: int):
+    """gunicorn on a free loopback port; killed on exit, and by its own timeout if we die first."""
+    port = free_port()
+    command = [
+        "timeout", str(max_seconds), sys.executable, "-m", "gunicorn", "-w", str(workers),
+        "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=bench_env(database_url), start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                status, _ = request("127.0.0.1", port, "GET", "/readyz")
+                if status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not become ready")
+        yield port
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def request(host: str, port: int, method: str, path: str, body=None, headers=None) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection(host, port, timeout=60)
+    try:
+        payload = None if body is None else json.dumps(body)
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        connection.request(method, path, body=payload, headers=all_headers)
+        response = connection.getresponse()
+        data = response.read()
+        return response.status, (json.loads(data) if data else {})
+    finally:
+        connection.close()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def describe_latencies(latencies_s: list[float]) -> str:
+    ms = [value * 1000 for value in latencies_s]
+    return (
+        f"p50 {percentile(ms, 0.50):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms, "
+        f"mean {statistics.fmean(ms):.1f} ms, max {max(ms):.1f} ms"
+    )

@@ -1,0 +1,185 @@
+"""Release-minute rush: many visitors booking the same slots at once, until every slot is sold out.
+
+How it runs: a fresh database (SQLite file, or the given PostgreSQL database's schema replaced), gunicorn
+with N sync workers on a free 127.0.0.1 port, 10 slots of 200 places. Accounts, tokens and person IDs
+are prepared outside the timed part. Then C concurrent clients (spread over 4 processes) each take
+their own accounts and book one person per request into a random slot they have not seen full, until
+every slot is sold out. Prints successful bookings/s, latency percentiles, refusals by code, and the
+oversell count from reconcile. Everything stops by itself (gunicorn runs under `timeout`).
+
+    python bench/release_rush.py --db sqlite
+    python bench/release_rush.py --db postgresql://postgres@127.0.0.1:5432/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import secrets
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import bench_env, describe_latencies, gunicorn, request, reset_database
+
+PROCESSES = 4
+
+
+def prepare(database_url: str, slots: int, capacity: int, accounts: int) -> tuple[list[int], list[str]]:
+    """Slots on the next open day and `accounts` visitor tokens, written straight to the database."""
+    import os
+    from datetime import time as wall
+
+    os.environ.update(bench_env(database_url))
+    from werkzeug.security import generate_password_hash
+
+    from admin.services import create_slot
+    from museum import db
+    from museum.app import create_app
+    from museum.calendar import open_by_default
+    from museum.clock import local_now, utcnow
+    from museum.models import Account, ApiToken, Role
+
+    app = create_app()
+    with app.app_context():
+        day = local_now(app.config["MUSEUM"].tz).date() + timedelta(days=1)
+        while not open_by_default(day):
+            day += timedelta(days=1)
+        password_hash = generate_password_hash("bench-password")
+        with db.write_transaction() as session:
+            admin = Account(email="admin@bench", name="admin", password_hash=password_hash, role=Role.ADMIN)
+            session.add(admin)
+        slot_ids = []
+        for index in range(slots):
+            start = 8 * 60 + 30 * index
+            window = wall(start // 60, start % 60), wall((start + 30) // 60, (start + 30) % 60)
+            slot_ids.append(create_slot(admin, day, window[0], window[1], capacity, None).id)
+        tokens = [secrets.token_urlsafe(24) for _ in range(accounts)]
+        expires = utcnow() + timedelta(days=1)
+        with db.write_transaction() as session:
+            visitors = [
+                Account(email=f"v{n}@bench", name=f"v{n}", password_hash=password_hash, role=Role.VISITOR)
+                for n in range(accounts)
+            ]
+            session.add_all(visitors)
+            session.flush()
+            session.add_all(
+                ApiToken(account_id=v.id, token_hash=hashlib.sha256(t.encode()).hexdigest(), expires_at=expires)
+                for v, t in zip(visitors, tokens, strict=True)
+            )
+    app.extensions["museum.db"].dispose()
+    return slot_ids, tokens
+
+
+def cn_id(seed: int) -> str:
+    from booking.identity import cn_id_check_char
+
+    first17 = (
+        f"110101{1970 + seed // 366000:04d}{1 + (seed // 1000) % 12:02d}{1 + (seed // 12000) % 28:02d}{seed % 1000:03d}"
+    )
+    return first17 + cn_id_check_char(first17)
+
+
+def run_client_group(port: int, slot_ids: list[int], work: list[list[tuple[str, int]]]) -> list[tuple[float, str]]:
+    """One process: a thread per client; each books its accounts' persons until it sees every slot full."""
+    results: list[tuple[float, str]] = []
+    lock = threading.Lock()
+
+    def client(items: list[tuple[str, int]]):
+        local: list[tuple[float, str]] = []
+        open_slots = list(slot_ids)
+        rng = random.Random(items[0][1] if items else 0)
+        for token, seed in items:
+            while open_slots:
+                slot_id = rng.choice(open_slots)
+                body = {"slot_id": slot_id, "visitors": [{"name": f"Visitor {seed}", "id_type": "cn_id",
+                                                          "id_number": cn_id(seed)}]}  # fmt: skip
+                started = time.perf_counter()
+                status, answer = request("127.0.0.1", port, "POST", "/api/v1/bookings", body,
+                                         {"Authorization": f"Bearer {token}"})  # fmt: skip
+                elapsed = time.perf_counter() - started
+                code = "created" if status == 201 else answer.get("error", {}).get("code", str(status))
+                local.append((elapsed, code))
+                if code == "slot_full":
+                    open_slots.remove(slot_id)
+                    continue
+                break
+            if not open_slots:
+                break
+        with lock:
+            results.extend(local)
+
+    threads = [threading.Thread(target=client, args=(items,)) for items in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="sqlite", help="'sqlite' (a fresh file) or a PostgreSQL URL (schema replaced)")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--slots", type=int, default=10)
+    parser.add_argument("--capacity", type=int, default=200)
+    parser.add_argument("--max-seconds", type=int, default=300, help="gunicorn is stopped after this long")
+    args = parser.parse_args()
+
+    places = args.slots * args.capacity
+    accounts = int(places * 1.25)
+    with tempfile.TemporaryDirectory() as tmp:
+        database_url = reset_database(args.db, Path(tmp))
+        slot_ids, tokens = prepare(database_url, args.slots, args.capacity, accounts)
+        work = [[] for _ in range(args.clients)]
+        for index, token in enumerate(tokens):
+            work[index % args.clients].append((token, index))
+        groups = [work[i::PROCESSES] for i in range(PROCESSES)]
+        with gunicorn(database_url, args.workers, args.max_seconds) as port:
+            started = time.perf_counter()
+            with ProcessPoolExecutor(PROCESSES) as pool:
+                futures = [pool.submit(run_client_group, port, slot_ids, group) for group in groups]
+                results = [item for future in futures for item in future.result()]
+            elapsed = time.perf_counter() - started
+        oversold, mismatches, sold = check_database(database_url)
+
+    codes = Counter(code for _, code in results)
+    created = codes.pop("created", 0)
+    print(f"release rush on {'SQLite' if args.db == 'sqlite' else 'PostgreSQL'}: gunicorn -w {args.workers}, "
+          f"{args.clients} clients, {args.slots} slots x {args.capacity} places")  # fmt: skip
+    print(f"  requests: {len(results)} in {elapsed:.2f} s ({len(results) / elapsed:.0f} req/s)")
+    print(f"  successful bookings: {created} ({created / elapsed:.0f} bookings/s); places sold {sold}/{places}")
+    print(f"  latency (all requests): {describe_latencies([lat for lat, _ in results])}")
+    print(f"  refusals by code: {dict(codes)}")
+    print(f"  reconcile: {mismatches} mismatches, oversold places: {oversold}")
+
+
+def check_database(database_url: str) -> tuple[int, int, int]:
+    import os
+
+    os.environ.update(bench_env(database_url))
+    from sqlalchemy import func, select
+
+    from booking.reconcile import find_mismatches
+    from museum import db
+    from museum.app import create_app
+    from museum.models import SlotPool
+
+    app = create_app()
+    with app.app_context():
+        mismatches = find_mismatches()
+        sold = db.session().scalar(select(func.sum(SlotPool.booked)))
+    return sum(m.oversold for m in mismatches), len(mismatches), int(sold or 0)
+
+
+if __name__ == "__main__":
+    main()

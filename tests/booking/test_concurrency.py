@@ -1,0 +1,91 @@
+"""Invariants under real concurrency: many clients at once over HTTP, each with its own connection.
+
+These run on SQLite and on PostgreSQL (MUSEUM_TEST_DATABASE_URL); the PostgreSQL run is the one that
+matters for production, where workers really write in parallel.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from sqlalchemy import func, select
+
+from booking.models import Booking
+from booking.reconcile import find_mismatches
+from museum import db
+from tests.helpers import auth_headers, make_slot, make_visitor, visitor_json
+
+
+def fire_together(requests_to_send: list[tuple[str, dict, dict]]) -> list[requests.Response]:
+    """POST every (url, json, headers) at the same moment from its own thread and connection."""
+    barrier = threading.Barrier(len(requests_to_send))
+
+    def send(item):
+        url, body, headers = item
+        with requests.Session() as http:
+            barrier.wait(timeout=60)
+            return http.post(url, json=body, headers=headers, timeout=120)
+
+    with ThreadPoolExecutor(max_workers=len(requests_to_send)) as pool:
+        return list(pool.map(send, requests_to_send))
+
+
+def codes(responses: list[requests.Response]) -> Counter:
+    return Counter(
+        "created" if r.status_code == 201 else f"{r.status_code} {r.json()['error']['code']}" for r in responses
+    )
+
+
+def active_bookings() -> int:
+    db.session().commit()
+    return db.session().scalar(select(func.count(Booking.id)).where(Booking.status == "confirmed"))
+
+
+def test_200_concurrent_attempts_on_50_places_confirm_exactly_50(live_url):
+    slot = make_slot(capacity=50)
+    attempts = [
+        (
+            f"{live_url}/api/v1/bookings",
+            {"slot_id": slot.id, "visitors": [visitor_json(n)]},
+            auth_headers(make_visitor()),
+        )
+        for n in range(200)
+    ]
+    outcome = codes(fire_together(attempts))
+    assert outcome == Counter({"created": 50, "409 slot_full": 150})
+    assert active_bookings() == 50
+    assert find_mismatches() == []
+    slots = requests.get(f"{live_url}/api/v1/slots", params={"date": slot.date.isoformat()}, timeout=10).json()
+    assert (slots["slots"][0]["available"], slots["slots"][0]["status"]) == (0, "full")
+
+
+def test_the_same_person_raced_from_many_accounts_is_booked_once(live_url):
+    slot = make_slot(capacity=100)
+    other = make_slot(start="13:00", end="16:00", capacity=100)
+    attempts = [
+        (
+            f"{live_url}/api/v1/bookings",
+            {"slot_id": (slot if n % 2 else other).id, "visitors": [visitor_json(n + 1000), visitor_json(7)]},
+            auth_headers(make_visitor()),
+        )
+        for n in range(20)
+    ]
+    outcome = codes(fire_together(attempts))
+    assert outcome == Counter({"created": 1, "409 duplicate_person": 19})
+    assert active_bookings() == 1
+    assert find_mismatches() == []
+
+
+def test_a_retried_request_raced_with_itself_books_once(live_url):
+    slot = make_slot(capacity=100)
+    headers = {**auth_headers(make_visitor()), "Idempotency-Key": "one-and-only"}
+    body = {"slot_id": slot.id, "visitors": [visitor_json(1), visitor_json(2)]}
+    responses = fire_together([(f"{live_url}/api/v1/bookings", body, headers)] * 10)
+    created = [r.json()["id"] for r in responses if r.status_code == 201]
+    assert created and len(set(created)) == 1
+    assert all(r.status_code == 201 or r.json()["error"]["code"] == "in_progress" for r in responses)
+    assert active_bookings() == 1
+    assert find_mismatches() == []

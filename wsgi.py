@@ -1,0 +1,5 @@
+"""gunicorn entry point: ``gunicorn -w 4 -b 127.0.0.1:8000 wsgi:app``."""
+
+from museum.app import create_app
+
+app = create_app()
