@@ -59,7 +59,7 @@ def create_slot():
     return jsonify(slot_json(slot, utcnow(), _settings())), 201
 
 
-@bp.patch("/slots/<int:slot_id>")
+@bp.patch("/slots/<id:slot_id>")
 @require_role(*OPS)
 def update_slot(slot_id: int):
     """Change a slot's capacity."""

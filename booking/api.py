@@ -94,7 +94,7 @@ def my_bookings():
     return jsonify(bookings=[booking_json(b, now, _settings()) for b in queries.list_bookings(account)])
 
 
-@bp.get("/bookings/<int:booking_id>")
+@bp.get("/bookings/<id:booking_id>")
 @require_role()
 def get_booking(booking_id: int):
     """One booking, for its owner or staff."""
@@ -102,7 +102,7 @@ def get_booking(booking_id: int):
     return jsonify(booking_json(booking, utcnow(), _settings()))
 
 
-@bp.post("/bookings/<int:booking_id>/cancel")
+@bp.post("/bookings/<id:booking_id>/cancel")
 @require_role()
 def cancel_booking(booking_id: int):
     """Cancel a booking; its places return to the pool and its codes are revoked."""
@@ -110,7 +110,7 @@ def cancel_booking(booking_id: int):
     return jsonify(booking_json(booking, utcnow(), _settings()))
 
 
-@bp.get("/tickets/<int:ticket_id>/qr.png")
+@bp.get("/tickets/<id:ticket_id>/qr.png")
 @require_role()
 def ticket_qr_png(ticket_id: int):
     """The ticket's QR code as PNG."""
@@ -118,7 +118,7 @@ def ticket_qr_png(ticket_id: int):
     return Response(qr_png(ticket.code), mimetype="image/png", headers={"Cache-Control": "private, max-age=300"})
 
 
-@bp.get("/tickets/<int:ticket_id>/qr.svg")
+@bp.get("/tickets/<id:ticket_id>/qr.svg")
 @require_role()
 def ticket_qr_svg(ticket_id: int):
     """The ticket's QR code as SVG."""
@@ -146,7 +146,7 @@ def add_person():
     return jsonify(_person_json(person)), 201
 
 
-@bp.delete("/persons/<int:person_id>")
+@bp.delete("/persons/<id:person_id>")
 @require_role()
 def remove_person(person_id: int):
     """Remove a saved person from the account's list."""

@@ -19,6 +19,10 @@ def list_slots(day: date, venue_key: str | None = None) -> list[Slot]:
     return list(db.session().scalars(query.execution_options(populate_existing=True)).unique())
 
 
+def get_slot(slot_id: int) -> Slot | None:
+    return db.session().get(Slot, slot_id)
+
+
 def get_booking_for(account: Account, booking_id: int) -> Booking:
     """The booking if the account owns it or is staff; 404 otherwise, so its existence stays hidden."""
     booking = db.session().get(Booking, booking_id)

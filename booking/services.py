@@ -70,7 +70,10 @@ def check_visitor(visitor: VisitorInput, field: str, errors: dict[str, str]) -> 
     try:
         checked = check_id(visitor.id_type, visitor.id_number, id_hmac_key())
     except IdentityError as exc:
-        errors[f"{field}.id_type" if "type" in str(exc) else f"{field}.id_number"] = str(exc).capitalize() + "."
+        message = str(exc)
+        errors[f"{field}.id_type" if "type" in message else f"{field}.id_number"] = (
+            message[0].upper() + message[1:] + "."
+        )
         return None
     return _CheckedVisitor(name, checked, None)
 

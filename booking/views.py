@@ -15,7 +15,6 @@ from flask_login import current_user
 from booking import queries, services
 from booking.models import BookingStatus, IdType
 from booking.rules import SlotStatus, cancel_deadline, slot_status
-from museum import db
 from museum.auth import current_account, require_role
 from museum.clock import local_now, utcnow
 from museum.errors import DomainError, NotFound
@@ -42,6 +41,7 @@ ID_TYPE_LABELS = {
 #: Service messages more precise than the code's general message.
 SPECIFIC_MESSAGES = {"The same person is on this booking twice.": _l("The same person is on this booking twice.")}
 MAX_IDEMPOTENCY_KEY = 200
+#: Ids in URLs stop at the database's integer range: a bigger number is simply not found (never a 500).
 
 
 def _settings():
@@ -124,7 +124,8 @@ def _parse_booking_form(rows: int) -> tuple[BookingForm, list[services.VisitorIn
     form = BookingForm(person_ids=set(request.form.getlist("person_id")))
     visitors, sources = [], []
     for raw in request.form.getlist("person_id"):
-        visitors.append(services.VisitorInput(person_id=int(raw) if raw.isdigit() else -1))
+        person_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0  # 0: no such person, reported per field
+        visitors.append(services.VisitorInput(person_id=person_id))
         sources.append("persons")
     for index in range(rows):
         name = request.form.get(f"v{index}-name", "").strip()
@@ -152,7 +153,7 @@ def _field_errors(exc: DomainError, sources: list[str]) -> dict[str, str]:
 
 
 def _get_slot(slot_id: int) -> Slot:
-    slot = db.session().get(Slot, slot_id)
+    slot = queries.get_slot(slot_id)
     if slot is None:
         raise NotFound("slot")
     return slot
@@ -162,7 +163,7 @@ def _booking_limit() -> str:
     return current_app.config["MUSEUM_LIMITS"]["booking"]
 
 
-@bp.route("/slots/<int:slot_id>/book", methods=["GET", "POST"])
+@bp.route("/slots/<id:slot_id>/book", methods=["GET", "POST"])
 @require_role(Role.VISITOR)
 @limiter.limit(_booking_limit, key_func=lambda: f"account:{current_user.get_id()}", methods=["POST"])
 def book(slot_id: int):
@@ -179,8 +180,8 @@ def book(slot_id: int):
     except DomainError as exc:
         errors = _field_errors(exc, sources)
         return _render_book(slot, form, error=_domain_text(exc), errors=errors), exc.status
-    if result.created:
-        flash(_("Your booking is confirmed. Show the QR codes at the entrance."), "success")
+    # Also on a replayed double-submit: the browser shows only the last answer, and its cookie carries this.
+    flash(_("Your booking is confirmed. Show the QR codes at the entrance."), "success")
     return redirect(url_for("pages.booking_detail", booking_id=result.booking.id), code=303)
 
 
@@ -207,7 +208,7 @@ def bookings():
     return render_template("booking/bookings.html", bookings=found, today=_today())
 
 
-@bp.get("/bookings/<int:booking_id>")
+@bp.get("/bookings/<id:booking_id>")
 @require_role()
 def booking_detail(booking_id: int):
     """A booking with one scannable QR code per ticket."""
@@ -224,7 +225,7 @@ def _render_detail(booking, error: str | None = None):
     return render_template("booking/detail.html", booking=booking, can_cancel=can_cancel, error=error)
 
 
-@bp.post("/bookings/<int:booking_id>/cancel")
+@bp.post("/bookings/<id:booking_id>/cancel")
 @require_role()
 def cancel(booking_id: int):
     """Cancel a booking; its places go back to the pool."""
@@ -257,7 +258,7 @@ def persons():
     return redirect(url_for("pages.persons"), code=303)
 
 
-@bp.post("/persons/<int:person_id>/remove")
+@bp.post("/persons/<id:person_id>/remove")
 @require_role(Role.VISITOR)
 def remove_person(person_id: int):
     """Remove a saved person from the list (tickets already issued stay valid)."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask, request, session
 from sqlalchemy import text
+from werkzeug.routing import IntegerConverter
 
 from museum import db
 from museum.config import load_settings
@@ -14,6 +15,13 @@ from museum.extensions import babel, csrf, limiter
 
 LOCALES = ("zh", "en")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class RowIdConverter(IntegerConverter):
+    """``<id:name>``: a row id. Larger numbers than an INTEGER column holds are a 404, not a database error."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, max=2**31 - 1)
 
 
 def select_locale() -> str:
@@ -45,9 +53,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         RATELIMIT_HEADERS_ENABLED=True,
         MUSEUM_LIMITS={"login": "10/minute;100/hour", "register": "10/minute", "booking": "20/minute"},
     )
+    app.url_map.converters["id"] = RowIdConverter
     app.extensions["museum.db"] = db.Database(settings.DATABASE_URL)
     app.teardown_appcontext(db.close_session)
-    app.before_request(_forget_outer_login)
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: settings.TIMEZONE)
     csrf.init_app(app)
@@ -65,13 +73,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_commands(app)
     _register_health(app)
     return app
-
-
-def _forget_outer_login() -> None:
-    """A request never inherits the user cached by an outer app context (a test's or a command's)."""
-    from flask import g
-
-    g.pop("_login_user", None)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -13,7 +13,7 @@ MESSAGES = {
     "rate_limited": _l("Too many requests. Please wait a moment and try again."),
     "internal": _l("Something went wrong on our side. Please try again."),
     "slot_full": _l("This time slot is fully booked."),
-    "duplicate_person": _l("One of these visitors already has a booking on this day."),
+    "duplicate_person": _l("A visitor is on this booking twice, or already has a booking on this day."),
     "limit_reached": _l("This booking goes over the allowed number of visitors or bookings."),
     "booking_closed": _l("The museum is closed on this day."),
     "booking_not_open": _l("Booking for this day has not opened yet."),

@@ -3,12 +3,14 @@ MUSEUM_TEST_DATABASE_URL points at one), rows removed after each test, and time 
 
 from __future__ import annotations
 
+import contextvars
 import os
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, delete, text
 
 from museum.app import create_app
@@ -91,9 +93,21 @@ def _empty_tables(app) -> None:
                 connection.execute(delete(table))
 
 
+class PerRequestContextClient(FlaskClient):
+    """Runs every request in an empty ``contextvars`` context, so it gets its own app context and ``g``.
+
+    The autouse ``app_context`` fixture keeps one app context open for the whole test, and Flask would
+    reuse it for test-client requests: the locale, the logged-in user, the CSRF token and the database
+    session would leak from one request into the next, which never happens in production.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    return PerRequestContextClient(app, app.response_class, use_cookies=True)
 
 
 @pytest.fixture
