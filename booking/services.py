@@ -218,10 +218,11 @@ def _book(
     digests = [person.id_digest for person in persons]
     if len(set(digests)) != len(digests):
         raise DomainError("duplicate_person", "The same person is on this booking twice.")
-    # One round trip for the three things other requests may have changed since the slot was read.
-    day_open, already_booked, bookings_today = session.execute(
+    # One round trip for what other requests may have changed since the slot was read.
+    day_open, day_capped, already_booked, bookings_today = session.execute(
         select(
             select(Day.open).where(Day.date == slot.date).scalar_subquery(),
+            exists().where(Day.date == slot.date, Day.capacity.is_not(None)),
             exists().where(Ticket.visit_date == slot.date, Ticket.id_digest.in_(digests), Ticket.revoked_at.is_(None)),
             select(func.count(Booking.id))
             .where(
@@ -240,7 +241,7 @@ def _book(
             "limit_reached", f"An account can make {settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY} bookings per day."
         )
 
-    take_places(session, slot.date, slot.id, PoolKind.INDIVIDUAL, len(persons))
+    take_places(session, slot.date, slot.id, PoolKind.INDIVIDUAL, len(persons), day_capped=day_capped)
     booking = Booking(
         account_id=account.id,
         slot=slot,

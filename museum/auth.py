@@ -104,10 +104,12 @@ def issue_token(account: Account) -> tuple[str, datetime]:
 
 
 def account_for_token(token: str) -> Account | None:
-    row = db.session().scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if row is None or row.expires_at <= utcnow() or not row.account.active:
-        return None
-    return row.account
+    """The active account a live token belongs to, or None."""
+    return db.session().scalar(
+        select(Account)
+        .join(ApiToken, ApiToken.account_id == Account.id)
+        .where(ApiToken.token_hash == _token_hash(token), ApiToken.expires_at > utcnow(), Account.active.is_(True))
+    )
 
 
 @login_manager.user_loader

@@ -18,20 +18,23 @@ from museum.errors import DomainError
 from museum.models import Day, PoolKind, SlotPool
 
 
-def take_places(session: Session, day: date, slot_id: int, kind: PoolKind, count: int) -> int:
-    """Take ``count`` places in a slot's pool (and the day cap, if the day has one).
+def take_places(session: Session, day: date, slot_id: int, kind: PoolKind, count: int, day_capped: bool = True) -> int:
+    """Take ``count`` places in a slot's pool, and in the day cap when the day has one.
 
-    Raises ``slot_full`` when the pool or the day cannot hold them; returns the pool's new ``booked``.
-    Only flushes: the caller's transaction commits or rolls back both counters with its own rows.
+    ``day_capped=False`` tells that the caller read, in this transaction, that the day has no cap, and
+    saves a statement. Raises ``slot_full`` when the pool or the day cannot hold the places; returns the
+    pool's new ``booked``. Only flushes: the caller's transaction commits or rolls back both counters
+    with its own rows.
     """
-    day_taken = session.execute(
-        update(Day)
-        .where(Day.date == day, Day.capacity.is_not(None), Day.booked + count <= Day.capacity)
-        .values(booked=Day.booked + count)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not day_taken and session.get(Day, day).capacity is not None:
-        raise DomainError("slot_full", "The museum is fully booked on this day.")
+    if day_capped:
+        day_taken = session.execute(
+            update(Day)
+            .where(Day.date == day, Day.capacity.is_not(None), Day.booked + count <= Day.capacity)
+            .values(booked=Day.booked + count)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not day_taken and session.get(Day, day).capacity is not None:
+            raise DomainError("slot_full", "The museum is fully booked on this day.")
     row = session.execute(
         update(SlotPool)
         .where(SlotPool.slot_id == slot_id, SlotPool.kind == kind, SlotPool.booked + count <= SlotPool.capacity)

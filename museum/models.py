@@ -87,7 +87,7 @@ class Slot(Base):
     venue: Mapped[Venue] = relationship(lazy="joined")
     day: Mapped[Day] = relationship(lazy="joined")
     pools: Mapped[list[SlotPool]] = relationship(
-        back_populates="slot", lazy="selectin", order_by="SlotPool.kind", cascade="all, delete-orphan"
+        back_populates="slot", lazy="joined", order_by="SlotPool.kind", cascade="all, delete-orphan"
     )
 
     def pool(self, kind: PoolKind) -> SlotPool | None:

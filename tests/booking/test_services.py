@@ -258,3 +258,26 @@ def test_a_key_reused_for_a_different_request_is_refused():
     with pytest.raises(DomainError) as excinfo:
         create_booking(visitor, slot.id, [visitor_input(2)], idempotency_key="k-4")
     assert excinfo.value.code == "idempotency_key_reused"
+
+
+def test_a_day_cap_limits_all_slots_of_the_day_together():
+    from sqlalchemy import update
+
+    from booking.reconcile import find_mismatches
+    from museum.models import Day
+
+    morning = make_slot(start="09:00", end="12:00", capacity=10)
+    afternoon = make_slot(start="13:00", end="16:00", capacity=10)
+    with db.write_transaction() as session:
+        session.execute(update(Day).where(Day.date == TOMORROW).values(capacity=3))
+    create_booking(make_visitor(), morning.id, [visitor_input(1), visitor_input(2)])
+    with pytest.raises(DomainError) as excinfo:
+        create_booking(make_visitor(), afternoon.id, [visitor_input(3), visitor_input(4)])
+    assert excinfo.value.code == "slot_full"
+    assert pool_booked(afternoon.id) == 0
+    booking = create_booking(make_visitor(), afternoon.id, [visitor_input(3)]).booking
+    day_booked = select(Day.booked).where(Day.date == TOMORROW)
+    assert db.session().scalar(day_booked) == 3
+    cancel_booking(booking.account, booking.id)
+    assert db.session().scalar(day_booked) == 2
+    assert find_mismatches() == []
