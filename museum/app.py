@@ -38,6 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
     settings = load_settings(Path(app.instance_path), overrides)
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     app.config.update(
         MUSEUM=settings,
         SECRET_KEY=settings.SECRET_KEY,

@@ -109,5 +109,7 @@ def demo(host: str, port: int, no_serve: bool):
     for email, role, password in logins:
         click.echo(f"  {role:<8} {email:<28} {password}")
     if not no_serve:
-        click.echo(f"Open http://{host}:{port}/")
-        current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+        from werkzeug.serving import run_simple
+
+        click.echo(f"Open http://{host}:{port}/  (Ctrl-C stops it)")
+        run_simple(host, port, current_app._get_current_object(), threaded=True)
