@@ -226,3 +226,17 @@ def test_openapi_describes_every_api_route(app, client):
         path = rule.rule.removeprefix("/api/v1").replace("<id:", "{").replace("<", "{").replace(">", "}")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in documented, (path, method)
+
+
+def test_id_numbers_never_reach_the_log(client, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    slot = make_slot()
+    headers = auth_headers(make_visitor())
+    good, bad = valid_cn_id(41), valid_cn_id(42)[:-1] + ("0" if valid_cn_id(42)[-1] != "0" else "1")
+    assert book(client, headers, slot.id, [visitor_json(41)]).status_code == 201
+    assert book(client, headers, slot.id, [{"name": "B", "id_type": "cn_id", "id_number": bad}]).status_code == 422
+    assert book(client, headers, slot.id, [visitor_json(41)]).status_code == 409
+    assert good not in caplog.text
+    assert bad not in caplog.text
