@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from booking import queries, services
 from booking.identity import age_on
+from booking.persons import VisitorInput, archive_person, save_person
 from booking.qr import qr_png, qr_svg
 from booking.schemas import booking_json, slot_json
 from museum.api import json_body, require_fields
@@ -32,7 +33,7 @@ def parse_date(value: str | None, field: str = "date") -> date:
         raise Invalid({field: "Give a date as YYYY-MM-DD."}) from None
 
 
-def parse_visitors(raw: object) -> list[services.VisitorInput]:
+def parse_visitors(raw: object) -> list[VisitorInput]:
     if not isinstance(raw, list):
         raise Invalid({"visitors": "Give a list of visitors."})
     visitors, errors = [], {}
@@ -45,13 +46,13 @@ def parse_visitors(raw: object) -> list[services.VisitorInput]:
             if isinstance(person_id, bool) or not isinstance(person_id, int):
                 errors[f"visitors.{index}.person_id"] = "Required: int."
                 continue
-            visitors.append(services.VisitorInput(person_id=person_id))
+            visitors.append(VisitorInput(person_id=person_id))
             continue
         for name in ("name", "id_type", "id_number"):
             if not isinstance(item.get(name), str):
                 errors[f"visitors.{index}.{name}"] = "Required: str."
         if not errors:
-            visitors.append(services.VisitorInput(item["name"], item["id_type"], item["id_number"]))
+            visitors.append(VisitorInput(item["name"], item["id_type"], item["id_number"]))
     if errors:
         raise Invalid(errors)
     return visitors
@@ -142,7 +143,7 @@ def add_person():
     errors = require_fields(data, name=str, id_type=str, id_number=str)
     if errors:
         raise Invalid(errors)
-    person = services.save_person(current_account(), data["name"], data["id_type"], data["id_number"])
+    person = save_person(current_account(), data["name"], data["id_type"], data["id_number"])
     return jsonify(_person_json(person)), 201
 
 
@@ -150,7 +151,7 @@ def add_person():
 @require_role()
 def remove_person(person_id: int):
     """Remove a saved person from the account's list."""
-    services.archive_person(current_account(), person_id)
+    archive_person(current_account(), person_id)
     return "", 204
 
 

@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from booking import queries, services
 from booking.models import BookingStatus, IdType
+from booking.persons import VisitorInput, archive_person, save_person
 from booking.rules import SlotStatus, cancel_deadline, slot_status
 from museum.auth import current_account, require_role
 from museum.clock import local_now, utcnow
@@ -119,13 +120,13 @@ class BookingForm:
     rows: list[dict] = field(default_factory=list)
 
 
-def _parse_booking_form(rows: int) -> tuple[BookingForm, list[services.VisitorInput], list[str]]:
+def _parse_booking_form(rows: int) -> tuple[BookingForm, list[VisitorInput], list[str]]:
     """The posted form, the visitors to book, and for each visitor the form field it came from."""
     form = BookingForm(person_ids=set(request.form.getlist("person_id")))
     visitors, sources = [], []
     for raw in request.form.getlist("person_id"):
         person_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0  # 0: no such person, reported per field
-        visitors.append(services.VisitorInput(person_id=person_id))
+        visitors.append(VisitorInput(person_id=person_id))
         sources.append("persons")
     for index in range(rows):
         name = request.form.get(f"v{index}-name", "").strip()
@@ -133,7 +134,7 @@ def _parse_booking_form(rows: int) -> tuple[BookingForm, list[services.VisitorIn
         number = request.form.get(f"v{index}-id_number", "")
         form.rows.append({"name": name, "id_type": id_type})
         if name or number.strip():
-            visitors.append(services.VisitorInput(name=name, id_type=id_type, id_number=number))
+            visitors.append(VisitorInput(name=name, id_type=id_type, id_number=number))
             sources.append(f"v{index}")
     return form, visitors, sources
 
@@ -250,7 +251,7 @@ def persons():
         return _render_persons()
     form = {key: request.form.get(key, "") for key in ("name", "id_type")}
     try:
-        services.save_person(account, form["name"], form["id_type"], request.form.get("id_number", ""))
+        save_person(account, form["name"], form["id_type"], request.form.get("id_number", ""))
     except DomainError as exc:
         errors = {key: field_message(value) for key, value in (exc.fields or {}).items()}
         return _render_persons(form, _domain_text(exc), errors), exc.status
@@ -262,7 +263,7 @@ def persons():
 @require_role(Role.VISITOR)
 def remove_person(person_id: int):
     """Remove a saved person from the list (tickets already issued stay valid)."""
-    services.archive_person(current_account(), person_id)
+    archive_person(current_account(), person_id)
     flash(_("Visitor removed from your list."), "success")
     return redirect(url_for("pages.persons"), code=303)
 

@@ -9,7 +9,7 @@ from werkzeug.security import generate_password_hash
 
 from admin.services import create_slot
 from booking.identity import cn_id_check_char
-from booking.services import VisitorInput
+from booking.persons import VisitorInput
 from museum import db
 from museum.auth import issue_token
 from museum.models import Account, Role, Slot

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from booking.models import Booking, BookingStatus, Person, Ticket
-from booking.services import VisitorInput, cancel_booking, create_booking, save_person
+from booking.persons import VisitorInput, save_person
+from booking.services import cancel_booking, create_booking
 from museum import db
 from museum.errors import DomainError, Invalid
 from museum.models import Role, SlotPool

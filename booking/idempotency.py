@@ -1,0 +1,89 @@
+"""Idempotency-Key handling for booking requests: the first answer is kept and replayed to retries."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from booking.models import IdempotencyRecord
+from museum import db
+from museum.errors import DomainError
+
+
+class KeyTaken(Exception):
+    """Another request with the same Idempotency-Key committed first."""
+
+
+def fingerprint(*parts: object) -> str:
+    """A digest of what was asked, to tell a retry from a different request under the same key."""
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def claim_key(session: Session, account_id: int, key: str, request_hash: str) -> None:
+    """Record the key in the caller's transaction; raises :class:`KeyTaken` if a twin got there first.
+
+    On PostgreSQL a concurrent twin blocks here until the first commits, then fails the unique check,
+    so it waits for the first answer instead of booking again.
+    """
+    session.add(IdempotencyRecord(account_id=account_id, key=key, request_hash=request_hash, status_code=201))
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise KeyTaken() from None
+
+
+def finish_key(session: Session, account_id: int, key: str, booking_id: int) -> None:
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key)
+        .values(booking_id=booking_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def remember_refusal(account_id: int, key: str, request_hash: str, exc: DomainError) -> None:
+    """Keep a rule's refusal as the answer for this key (its own transaction, after the rollback)."""
+    try:
+        with db.write_transaction() as session:
+            session.add(
+                IdempotencyRecord(
+                    account_id=account_id,
+                    key=key,
+                    request_hash=request_hash,
+                    status_code=exc.status,
+                    error={"code": exc.code, "message": exc.message},
+                )
+            )
+    except IntegrityError:
+        pass  # a twin request stored its answer first; that one is the answer
+
+
+def stored_booking_id(account_id: int, key: str, request_hash: str, wait: bool = False) -> int | None:
+    """The booking id answered for this key, None if the key is new; re-raises a stored refusal.
+
+    Raises ``idempotency_key_reused`` (422) for a different request under the same key, and
+    ``in_progress`` when ``wait`` is set but the first request has not committed an answer.
+    """
+    session = db.session()
+    if session.in_transaction():
+        session.commit()
+    record = session.scalar(
+        select(IdempotencyRecord).where(IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key)
+    )
+    session.commit()
+    if record is None:
+        if wait:
+            raise DomainError("in_progress", "A request with this Idempotency-Key is still being processed.")
+        return None
+    if record.request_hash != request_hash:
+        raise DomainError(
+            "idempotency_key_reused", "This Idempotency-Key was used for a different request.", status=422
+        )
+    if record.error:
+        raise DomainError(record.error["code"], record.error.get("message"), status=record.status_code)
+    return record.booking_id

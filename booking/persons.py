@@ -1,0 +1,141 @@
+"""Real-name persons: checking what a visitor typed, and the persons saved on an account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from booking.identity import CheckedId, IdentityError, check_id
+from booking.models import Person
+from museum import db
+from museum.errors import Invalid, NotFound
+from museum.keys import derive_key
+from museum.models import Account
+
+MAX_NAME_LENGTH = 80
+
+
+@dataclass(frozen=True)
+class VisitorInput:
+    """One person on a booking: either a saved person of the account, or a name and an ID document."""
+
+    name: str = ""
+    id_type: str = ""
+    id_number: str = ""
+    person_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CheckedVisitor:
+    """A visitor whose document was validated: the clear number is gone, its digest and mask remain."""
+
+    name: str
+    checked: CheckedId | None
+    person_id: int | None
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    id: int
+    digest: str
+
+
+def id_hmac_key() -> bytes:
+    settings = current_app.config["MUSEUM"]
+    return settings.ID_HMAC_KEY.encode() if settings.ID_HMAC_KEY else derive_key(settings.SECRET_KEY, "id index")
+
+
+def check_visitor(visitor: VisitorInput, field: str, errors: dict[str, str]) -> CheckedVisitor | None:
+    """Validate one visitor's fields, adding messages to ``errors`` under ``field.*``."""
+    if visitor.person_id is not None:
+        return CheckedVisitor("", None, visitor.person_id)
+    name = (visitor.name or "").strip()
+    if not name or len(name) > MAX_NAME_LENGTH:
+        errors[f"{field}.name"] = f"Enter the visitor's real name (up to {MAX_NAME_LENGTH} characters)."
+    try:
+        checked = check_id(visitor.id_type, visitor.id_number, id_hmac_key())
+    except IdentityError as exc:
+        message = str(exc)
+        key = f"{field}.id_type" if "type" in message else f"{field}.id_number"
+        errors[key] = message[0].upper() + message[1:] + "."
+        return None
+    return CheckedVisitor(name, checked, None)
+
+
+def save_person(account: Account, name: str, id_type: str, id_number: str) -> Person:
+    """Save a real-name person on the account (or rename the saved holder of the same document).
+
+    Raises ``Invalid`` with a message per field. One transaction.
+    """
+    errors: dict[str, str] = {}
+    visitor = check_visitor(VisitorInput(name=name, id_type=id_type, id_number=id_number), "person", errors)
+    if errors:
+        raise Invalid({key.removeprefix("person."): value for key, value in errors.items()})
+    with db.write_transaction() as session:
+        [row] = resolve_persons(session, account.id, [visitor])
+    return db.session().get(Person, row.id)
+
+
+def archive_person(account: Account, person_id: int) -> None:
+    """Remove a saved person from the account's list (tickets already issued stay valid). Raises 404."""
+    with db.write_transaction() as session:
+        person = session.get(Person, person_id)
+        if person is None or person.account_id != account.id or person.archived:
+            raise NotFound("person")
+        person.archived = True
+
+
+def resolve_persons(session: Session, account_id: int, visitors: list[CheckedVisitor]) -> list[PersonRow]:
+    """The account's person for each visitor, in order: saved ones by id, others by document or new.
+
+    Two statements at most (a lookup and one insert of the new persons); flushes nothing else.
+    Raises ``Invalid`` for a saved-person id that is not the account's.
+    """
+    digests = [visitor.checked.digest for visitor in visitors if visitor.checked]
+    person_ids = [visitor.person_id for visitor in visitors if visitor.person_id is not None]
+    found = session.execute(
+        select(Person.id, Person.id_digest, Person.name, Person.archived).where(
+            Person.account_id == account_id, or_(Person.id_digest.in_(digests), Person.id.in_(person_ids))
+        )
+    ).all()
+    by_digest = {row.id_digest: row for row in found}
+    by_id = {row.id: row for row in found if not row.archived}
+    rows: list[PersonRow | None] = []
+    new: list[dict] = []
+    for index, visitor in enumerate(visitors):
+        if visitor.person_id is not None:
+            row = by_id.get(visitor.person_id)
+            if row is None:
+                raise Invalid({f"visitors.{index}.person_id": "There is no such saved person."})
+            rows.append(PersonRow(row.id, row.id_digest))
+        elif (row := by_digest.get(visitor.checked.digest)) is not None:
+            if row.name != visitor.name or row.archived:
+                session.execute(update(Person).where(Person.id == row.id).values(name=visitor.name, archived=False))
+            rows.append(PersonRow(row.id, row.id_digest))
+        else:
+            rows.append(None)
+            new.append(_person_values(account_id, visitor))
+    if new:
+        inserted = iter(
+            session.execute(
+                insert(Person.__table__).returning(Person.id, Person.id_digest, sort_by_parameter_order=True), new
+            ).all()
+        )
+        rows = [row or PersonRow(*next(inserted)) for row in rows]
+    return rows
+
+
+def _person_values(account_id: int, visitor: CheckedVisitor) -> dict:
+    checked = visitor.checked
+    return {
+        "account_id": account_id,
+        "name": visitor.name,
+        "id_type": checked.id_type,
+        "id_digest": checked.digest,
+        "id_masked": checked.masked,
+        "birth_date": checked.birth_date,
+        "archived": False,
+    }
