@@ -9,7 +9,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from booking.identity import CheckedId, IdentityError, check_id
-from booking.models import Person
+from booking.models import IdType, Person
 from museum import db
 from museum.errors import Invalid, NotFound
 from museum.keys import derive_key
@@ -39,8 +39,13 @@ class CheckedVisitor:
 
 @dataclass(frozen=True)
 class PersonRow:
+    """A person as a booking needs it: its id, its document digest and what a ticket shows of it."""
+
     id: int
     digest: str
+    name: str
+    id_type: IdType
+    masked: str
 
 
 def id_hmac_key() -> bytes:
@@ -97,7 +102,7 @@ def resolve_persons(session: Session, account_id: int, visitors: list[CheckedVis
     digests = [visitor.checked.digest for visitor in visitors if visitor.checked]
     person_ids = [visitor.person_id for visitor in visitors if visitor.person_id is not None]
     found = session.execute(
-        select(Person.id, Person.id_digest, Person.name, Person.archived).where(
+        select(Person.id, Person.id_digest, Person.name, Person.archived, Person.id_type, Person.id_masked).where(
             Person.account_id == account_id, or_(Person.id_digest.in_(digests), Person.id.in_(person_ids))
         )
     ).all()
@@ -110,21 +115,23 @@ def resolve_persons(session: Session, account_id: int, visitors: list[CheckedVis
             row = by_id.get(visitor.person_id)
             if row is None:
                 raise Invalid({f"visitors.{index}.person_id": "There is no such saved person."})
-            rows.append(PersonRow(row.id, row.id_digest))
+            rows.append(PersonRow(row.id, row.id_digest, row.name, row.id_type, row.id_masked))
         elif (row := by_digest.get(visitor.checked.digest)) is not None:
             if row.name != visitor.name or row.archived:
                 session.execute(update(Person).where(Person.id == row.id).values(name=visitor.name, archived=False))
-            rows.append(PersonRow(row.id, row.id_digest))
+            rows.append(PersonRow(row.id, row.id_digest, visitor.name, row.id_type, row.id_masked))
         else:
             rows.append(None)
             new.append(_person_values(account_id, visitor))
     if new:
-        inserted = iter(
-            session.execute(
-                insert(Person.__table__).returning(Person.id, Person.id_digest, sort_by_parameter_order=True), new
-            ).all()
+        inserted = session.execute(
+            insert(Person.__table__).returning(Person.id, sort_by_parameter_order=True), new
+        ).scalars()
+        new_rows = iter(
+            PersonRow(person_id, values["id_digest"], values["name"], values["id_type"], values["id_masked"])
+            for person_id, values in zip(inserted, new, strict=True)
         )
-        rows = [row or PersonRow(*next(inserted)) for row in rows]
+        rows = [row or next(new_rows) for row in rows]
     return rows
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking import idempotency
-from booking.models import Booking, BookingStatus, Ticket
+from booking.models import Booking, BookingStatus, Person, Ticket
 from booking.persons import CheckedVisitor, VisitorInput, check_visitor, resolve_persons
 from booking.rules import booking_ends_at, cancel_deadline, release_at
 from museum import db
@@ -61,9 +61,9 @@ def create_booking(
         with db.write_transaction() as session:
             if idempotency_key:
                 idempotency.claim_key(session, account.id, idempotency_key, request_hash)
-            booking_id = _book(session, account, slot, checked, signed, settings)
+            booking = _book(session, account, slot, checked, signed, settings)
             if idempotency_key:
-                idempotency.finish_key(session, account.id, idempotency_key, booking_id)
+                idempotency.finish_key(session, account.id, idempotency_key, booking.id)
     except idempotency.KeyTaken:
         booking_id = idempotency.stored_booking_id(account.id, idempotency_key, request_hash, wait=True)
         return BookingResult(_load_booking(booking_id), False)
@@ -71,7 +71,7 @@ def create_booking(
         if idempotency_key and exc.status == 409:
             idempotency.remember_refusal(account.id, idempotency_key, request_hash, exc)
         raise
-    return BookingResult(_load_booking(booking_id), True)
+    return BookingResult(booking, True)
 
 
 def _load_booking(booking_id: int) -> Booking:
@@ -132,8 +132,12 @@ def _book(
     visitors: list[CheckedVisitor],
     signed: list[tuple[str, str]],
     settings: Settings,
-) -> int:
-    """The write part of a booking, in plain statements: it runs while other writers of the slot wait."""
+) -> Booking:
+    """The write part of a booking, in plain statements: it runs while other writers of the slot wait.
+
+    Returns the booking as written, built in memory (not attached to the session): reading it back
+    would cost three more queries on the busiest path of the system.
+    """
     if not db.get_db().is_sqlite:
         # Serialise one account's bookings, so the per-account limit cannot be raced past.
         # (SQLite's BEGIN IMMEDIATE already serialises every writer.)
@@ -166,32 +170,51 @@ def _book(
         )
 
     take_places(session, slot.date, slot.id, PoolKind.INDIVIDUAL, len(persons), day_capped=day_capped)
-    booking_id = session.execute(
-        insert(Booking.__table__)
-        .values(
-            account_id=account.id,
-            slot_id=slot.id,
-            pool_kind=PoolKind.INDIVIDUAL,
-            visit_date=slot.date,
-            party_size=len(persons),
-            status=BookingStatus.CONFIRMED,
-            created_at=utcnow(),
-        )
-        .returning(Booking.id)
+    booking = Booking(
+        account_id=account.id,
+        account=account,
+        slot_id=slot.id,
+        slot=slot,
+        pool_kind=PoolKind.INDIVIDUAL,
+        visit_date=slot.date,
+        party_size=len(persons),
+        status=BookingStatus.CONFIRMED,
+        created_at=utcnow(),
+    )
+    booking.id = session.execute(
+        insert(Booking.__table__).values(_columns(booking, Booking)).returning(Booking.id)
     ).scalar_one()
-    tickets = [
-        {"booking_id": booking_id, "person_id": person.id, "visit_date": slot.date, "id_digest": person.digest,
-         "party_size": 1, "admitted": 0, "reference": reference, "code": code}
+    booking.tickets = [
+        Ticket(
+            booking_id=booking.id,
+            person=Person(id=person.id, name=person.name, id_type=person.id_type, id_masked=person.masked),
+            person_id=person.id,
+            visit_date=slot.date,
+            id_digest=person.digest,
+            party_size=1,
+            admitted=0,
+            reference=reference,
+            code=code,
+        )
         for person, (reference, code) in zip(persons, signed, strict=True)
-    ]  # fmt: skip
+    ]
     try:
-        with session.begin_nested():
-            session.execute(insert(Ticket.__table__), tickets)
+        ticket_ids = session.execute(
+            insert(Ticket.__table__).returning(Ticket.id, sort_by_parameter_order=True),
+            [_columns(ticket, Ticket) for ticket in booking.tickets],
+        ).scalars()
     except IntegrityError as exc:
         if "uq_tickets_day_person" in str(exc.orig) or "id_digest" in str(exc.orig):
             raise DomainError("duplicate_person", "One of these visitors already has a booking on this day.") from None
         raise
-    return booking_id
+    for ticket, ticket_id in zip(booking.tickets, ticket_ids, strict=True):
+        ticket.id = ticket_id
+    return booking
+
+
+def _columns(obj, model) -> dict:
+    """The column values set on a not-yet-stored object, for a plain INSERT of its row."""
+    return {column.key: getattr(obj, column.key) for column in model.__table__.columns if column.key != "id"}
 
 
 def cancel_booking(actor: Account, booking_id: int) -> Booking:
