@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from booking.identity import CheckedId, IdentityError, check_id
@@ -93,6 +93,19 @@ def archive_person(account: Account, person_id: int) -> None:
         person.archived = True
 
 
+#: Built once: the booking path runs these for every request of a rush.
+_FIND_PERSONS = select(
+    Person.id, Person.id_digest, Person.name, Person.archived, Person.id_type, Person.id_masked
+).where(
+    Person.account_id == bindparam("account_id"),
+    or_(
+        Person.id_digest.in_(bindparam("digests", expanding=True)),
+        Person.id.in_(bindparam("person_ids", expanding=True)),
+    ),
+)
+_INSERT_PERSONS = insert(Person.__table__).returning(Person.id, sort_by_parameter_order=True)
+
+
 def resolve_persons(session: Session, account_id: int, visitors: list[CheckedVisitor]) -> list[PersonRow]:
     """The account's person for each visitor, in order: saved ones by id, others by document or new.
 
@@ -102,9 +115,7 @@ def resolve_persons(session: Session, account_id: int, visitors: list[CheckedVis
     digests = [visitor.checked.digest for visitor in visitors if visitor.checked]
     person_ids = [visitor.person_id for visitor in visitors if visitor.person_id is not None]
     found = session.execute(
-        select(Person.id, Person.id_digest, Person.name, Person.archived, Person.id_type, Person.id_masked).where(
-            Person.account_id == account_id, or_(Person.id_digest.in_(digests), Person.id.in_(person_ids))
-        )
+        _FIND_PERSONS, {"account_id": account_id, "digests": digests, "person_ids": person_ids}
     ).all()
     by_digest = {row.id_digest: row for row in found}
     by_id = {row.id: row for row in found if not row.archived}
@@ -124,9 +135,7 @@ def resolve_persons(session: Session, account_id: int, visitors: list[CheckedVis
             rows.append(None)
             new.append(_person_values(account_id, visitor))
     if new:
-        inserted = session.execute(
-            insert(Person.__table__).returning(Person.id, sort_by_parameter_order=True), new
-        ).scalars()
+        inserted = session.execute(_INSERT_PERSONS, new).scalars()
         new_rows = iter(
             PersonRow(person_id, values["id_digest"], values["name"], values["id_type"], values["id_masked"])
             for person_id, values in zip(inserted, new, strict=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -125,6 +125,29 @@ def _sign_tickets(slot: Slot, count: int, key: tuple[int, Ed25519PrivateKey]) ->
     return signed
 
 
+#: Built once: the booking path runs these for every request of a rush.
+_LOCK_ACCOUNT = select(Account.id).where(Account.id == bindparam("account_id")).with_for_update()
+#: What other requests may have changed since the slot was read, in one round trip.
+_RECHECK = select(
+    select(Day.open).where(Day.date == bindparam("day")).scalar_subquery(),
+    exists().where(Day.date == bindparam("day"), Day.capacity.is_not(None)),
+    exists().where(
+        Ticket.visit_date == bindparam("day"),
+        Ticket.id_digest.in_(bindparam("digests", expanding=True)),
+        Ticket.revoked_at.is_(None),
+    ),
+    select(func.count(Booking.id))
+    .where(
+        Booking.account_id == bindparam("account_id"),
+        Booking.visit_date == bindparam("day"),
+        Booking.status == BookingStatus.CONFIRMED,
+    )
+    .scalar_subquery(),
+)
+_INSERT_BOOKING = insert(Booking.__table__).returning(Booking.id)
+_INSERT_TICKETS = insert(Ticket.__table__).returning(Ticket.id, sort_by_parameter_order=True)
+
+
 def _book(
     session: Session,
     account: Account,
@@ -141,25 +164,13 @@ def _book(
     if not db.get_db().is_sqlite:
         # Serialise one account's bookings, so the per-account limit cannot be raced past.
         # (SQLite's BEGIN IMMEDIATE already serialises every writer.)
-        session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+        session.execute(_LOCK_ACCOUNT, {"account_id": account.id})
     persons = resolve_persons(session, account.id, visitors)
     digests = [person.digest for person in persons]
     if len(set(digests)) != len(digests):
         raise DomainError("duplicate_person", "The same person is on this booking twice.")
-    # One round trip for what other requests may have changed since the slot was read.
     day_open, day_capped, already_booked, bookings_today = session.execute(
-        select(
-            select(Day.open).where(Day.date == slot.date).scalar_subquery(),
-            exists().where(Day.date == slot.date, Day.capacity.is_not(None)),
-            exists().where(Ticket.visit_date == slot.date, Ticket.id_digest.in_(digests), Ticket.revoked_at.is_(None)),
-            select(func.count(Booking.id))
-            .where(
-                Booking.account_id == account.id,
-                Booking.visit_date == slot.date,
-                Booking.status == BookingStatus.CONFIRMED,
-            )
-            .scalar_subquery(),
-        )
+        _RECHECK, {"day": slot.date, "digests": digests, "account_id": account.id}
     ).one()
     _check_day_open(day_open)
     if already_booked:
@@ -181,9 +192,7 @@ def _book(
         status=BookingStatus.CONFIRMED,
         created_at=utcnow(),
     )
-    booking.id = session.execute(
-        insert(Booking.__table__).values(_columns(booking, Booking)).returning(Booking.id)
-    ).scalar_one()
+    booking.id = session.execute(_INSERT_BOOKING, _columns(booking, Booking)).scalar_one()
     booking.tickets = [
         Ticket(
             booking_id=booking.id,
@@ -200,8 +209,7 @@ def _book(
     ]
     try:
         ticket_ids = session.execute(
-            insert(Ticket.__table__).returning(Ticket.id, sort_by_parameter_order=True),
-            [_columns(ticket, Ticket) for ticket in booking.tickets],
+            _INSERT_TICKETS, [_columns(ticket, Ticket) for ticket in booking.tickets]
         ).scalars()
     except IntegrityError as exc:
         if "uq_tickets_day_person" in str(exc.orig) or "id_digest" in str(exc.orig):

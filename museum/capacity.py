@@ -9,13 +9,36 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from museum.errors import DomainError
 from museum.models import Day, PoolKind, SlotPool
+
+#: Built once: the booking path runs these for every request of a rush.
+_TAKE_FROM_DAY = (
+    update(Day)
+    .where(
+        Day.date == bindparam("cap_day"),
+        Day.capacity.is_not(None),
+        Day.booked + bindparam("count") <= Day.capacity,
+    )
+    .values(booked=Day.booked + bindparam("count"))
+    .execution_options(synchronize_session=False)
+)
+_TAKE_FROM_POOL = (
+    update(SlotPool)
+    .where(
+        SlotPool.slot_id == bindparam("pool_slot"),
+        SlotPool.kind == bindparam("pool_kind"),
+        SlotPool.booked + bindparam("count") <= SlotPool.capacity,
+    )
+    .values(booked=SlotPool.booked + bindparam("count"))
+    .returning(SlotPool.id, SlotPool.booked)
+    .execution_options(synchronize_session=False)
+)
 
 
 def take_places(session: Session, day: date, slot_id: int, kind: PoolKind, count: int, day_capped: bool = True) -> int:
@@ -27,21 +50,10 @@ def take_places(session: Session, day: date, slot_id: int, kind: PoolKind, count
     with its own rows.
     """
     if day_capped:
-        day_taken = session.execute(
-            update(Day)
-            .where(Day.date == day, Day.capacity.is_not(None), Day.booked + count <= Day.capacity)
-            .values(booked=Day.booked + count)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        day_taken = session.execute(_TAKE_FROM_DAY, {"cap_day": day, "count": count}).rowcount
         if not day_taken and session.get(Day, day).capacity is not None:
             raise DomainError("slot_full", "The museum is fully booked on this day.")
-    row = session.execute(
-        update(SlotPool)
-        .where(SlotPool.slot_id == slot_id, SlotPool.kind == kind, SlotPool.booked + count <= SlotPool.capacity)
-        .values(booked=SlotPool.booked + count)
-        .returning(SlotPool.id, SlotPool.booked)
-        .execution_options(synchronize_session=False)
-    ).first()
+    row = session.execute(_TAKE_FROM_POOL, {"pool_slot": slot_id, "pool_kind": kind, "count": count}).first()
     if row is None:
         raise DomainError("slot_full", "This time slot is fully booked.")
     _sync_loaded_pool(session, row.id, row.booked)
