@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from flask import current_app
@@ -50,7 +51,12 @@ class PersonRow:
 
 def id_hmac_key() -> bytes:
     settings = current_app.config["MUSEUM"]
-    return settings.ID_HMAC_KEY.encode() if settings.ID_HMAC_KEY else derive_key(settings.SECRET_KEY, "id index")
+    return settings.ID_HMAC_KEY.encode() if settings.ID_HMAC_KEY else _derived_index_key(settings.SECRET_KEY)
+
+
+@functools.lru_cache(maxsize=4)
+def _derived_index_key(secret: str) -> bytes:
+    return derive_key(secret, "id index")
 
 
 def check_visitor(visitor: VisitorInput, field: str, errors: dict[str, str]) -> CheckedVisitor | None:

@@ -10,7 +10,7 @@ from functools import wraps
 
 from flask import current_app, redirect, request, url_for
 from flask_login import LoginManager, current_user
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -103,13 +103,21 @@ def issue_token(account: Account) -> tuple[str, datetime]:
     return token, expires_at
 
 
+#: Built once: every API request with a bearer token runs it.
+_ACCOUNT_FOR_TOKEN = (
+    select(Account)
+    .join(ApiToken, ApiToken.account_id == Account.id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type),
+        Account.active.is_(True),
+    )
+)
+
+
 def account_for_token(token: str) -> Account | None:
     """The active account a live token belongs to, or None."""
-    return db.session().scalar(
-        select(Account)
-        .join(ApiToken, ApiToken.account_id == Account.id)
-        .where(ApiToken.token_hash == _token_hash(token), ApiToken.expires_at > utcnow(), Account.active.is_(True))
-    )
+    return db.session().scalar(_ACCOUNT_FOR_TOKEN, {"token_hash": _token_hash(token), "now": utcnow()})
 
 
 @login_manager.user_loader
