@@ -56,7 +56,7 @@ def create_booking(
     checked = _check_visitors(visitors, settings)
     key = signing_key()  # loaded before the write transaction: the first call may have to create it
     try:
-        slot = _bookable_slot(slot_id, settings)
+        slot = _bookable_slot(slot_id, len(checked), settings)
         signed = _sign_tickets(slot, len(checked), key)
         with db.write_transaction() as session:
             if idempotency_key:
@@ -94,10 +94,12 @@ def _check_visitors(visitors: list[VisitorInput], settings: Settings) -> list[Ch
     return checked
 
 
-def _bookable_slot(slot_id: int, settings: Settings) -> Slot:
+def _bookable_slot(slot_id: int, party_size: int, settings: Settings) -> Slot:
     """The slot, if it can be booked now. Read before the write transaction, so that refusals of
-    closed, unreleased or past slots never queue for the write lock."""
-    slot = db.session().get(Slot, slot_id)
+    closed, unreleased, past or sold-out slots never queue for the write lock: when demand is many
+    times the supply, most requests end here. (A slot read as full was full when read; a slot read
+    as free is checked again by the conditional UPDATE that takes the places.)"""
+    slot = db.session().get(Slot, slot_id, populate_existing=True)
     if slot is None:
         raise Invalid({"slot_id": "There is no such slot."})
     _check_day_open(slot.day.open)
@@ -106,6 +108,9 @@ def _bookable_slot(slot_id: int, settings: Settings) -> Slot:
         raise DomainError("booking_not_open", "Booking for this day has not opened yet.")
     if now >= booking_ends_at(slot, settings):
         raise DomainError("booking_ended", "Booking for this time slot has ended.")
+    pool = slot.pool(PoolKind.INDIVIDUAL)
+    if pool is None or pool.available < party_size:
+        raise DomainError("slot_full", "This time slot is fully booked.")
     return slot
 
 
