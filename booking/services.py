@@ -131,6 +131,9 @@ def _sign_tickets(slot: Slot, count: int, key: tuple[int, Ed25519PrivateKey]) ->
 
 
 #: Built once: the booking path runs these for every request of a rush.
+#: Locks the account's row until commit: one account's bookings then run one at a time, so the
+#: per-account limit cannot be raced past. It must be a statement of its own: in READ COMMITTED the
+#: statements after it see what the transactions it waited for committed.
 _LOCK_ACCOUNT = select(Account.id).where(Account.id == bindparam("account_id")).with_for_update()
 #: What other requests may have changed since the slot was read, in one round trip.
 _RECHECK = select(
@@ -166,16 +169,12 @@ def _book(
     Returns the booking as written, built in memory (not attached to the session): reading it back
     would cost three more queries on the busiest path of the system.
     """
-    if not db.get_db().is_sqlite:
-        # Serialise one account's bookings, so the per-account limit cannot be raced past.
-        # (SQLite's BEGIN IMMEDIATE already serialises every writer.)
+    if not db.get_db().is_sqlite:  # SQLite's BEGIN IMMEDIATE already serialises every writer
         session.execute(_LOCK_ACCOUNT, {"account_id": account.id})
-    persons = resolve_persons(session, account.id, visitors)
-    digests = [person.digest for person in persons]
-    if len(set(digests)) != len(digests):
-        raise DomainError("duplicate_person", "The same person is on this booking twice.")
+    # Saved persons' documents are not known yet: for them the unique index on tickets is the check.
+    typed_digests = [visitor.checked.digest for visitor in visitors if visitor.checked]
     day_open, day_capped, already_booked, bookings_today = session.execute(
-        _RECHECK, {"day": slot.date, "digests": digests, "account_id": account.id}
+        _RECHECK, {"day": slot.date, "digests": typed_digests, "account_id": account.id}
     ).one()
     _check_day_open(day_open)
     if already_booked:
@@ -184,6 +183,9 @@ def _book(
         raise DomainError(
             "limit_reached", f"An account can make {settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY} bookings per day."
         )
+    persons = resolve_persons(session, account.id, visitors)
+    if len({person.digest for person in persons}) != len(persons):
+        raise DomainError("duplicate_person", "The same person is on this booking twice.")
 
     take_places(session, slot.date, slot.id, PoolKind.INDIVIDUAL, len(persons), day_capped=day_capped)
     booking = Booking(

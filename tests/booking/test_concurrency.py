@@ -89,3 +89,15 @@ def test_a_retried_request_raced_with_itself_books_once(live_url):
     assert all(r.status_code == 201 or r.json()["error"]["code"] == "in_progress" for r in responses)
     assert active_bookings() == 1
     assert find_mismatches() == []
+
+
+def test_one_account_racing_itself_stays_within_its_daily_limit(app, live_url):
+    slot = make_slot(capacity=100)
+    headers = auth_headers(make_visitor())
+    attempts = [
+        (f"{live_url}/api/v1/bookings", {"slot_id": slot.id, "visitors": [visitor_json(n)]}, headers) for n in range(10)
+    ]
+    outcome = codes(fire_together(attempts))
+    limit = app.config["MUSEUM"].MAX_BOOKINGS_PER_ACCOUNT_PER_DAY
+    assert outcome == Counter({"created": limit, "409 limit_reached": 10 - limit})
+    assert active_bookings() == limit

@@ -282,3 +282,18 @@ def test_a_day_cap_limits_all_slots_of_the_day_together():
     cancel_booking(booking.account, booking.id)
     assert db.session().scalar(day_booked) == 2
     assert find_mismatches() == []
+
+
+def test_a_saved_person_already_booked_that_day_is_a_duplicate():
+    morning = make_slot(start="09:00", end="12:00")
+    afternoon = make_slot(start="13:00", end="16:00")
+    visitor = make_visitor()
+    person = save_person(visitor, "Wang Wu", "cn_id", valid_cn_id(5))
+    create_booking(visitor, morning.id, [VisitorInput(person_id=person.id)])
+    with pytest.raises(DomainError) as excinfo:
+        create_booking(visitor, afternoon.id, [VisitorInput(person_id=person.id)])
+    assert excinfo.value.code == "duplicate_person"
+    with pytest.raises(DomainError) as excinfo:
+        create_booking(visitor, afternoon.id, [VisitorInput(person_id=person.id), visitor_input(5)])
+    assert excinfo.value.code == "duplicate_person"
+    assert pool_booked(afternoon.id) == 0
