@@ -86,6 +86,7 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         CheckConstraint("admitted >= 0 AND admitted <= party_size", name="admitted_within_party"),
+        CheckConstraint("inside >= 0 AND inside <= party_size", name="inside_within_party"),
         # One live ticket per person per day, enforced by the database even when two bookings race.
         Index(
             "uq_tickets_day_person",
@@ -105,6 +106,8 @@ class Ticket(Base):
     party_size: Mapped[int] = mapped_column(Integer, default=1)
     #: How many of the party have entered (gates raise it with a conditional UPDATE).
     admitted: Mapped[int] = mapped_column(Integer, default=0)
+    #: How many of the party are inside now (entries minus exits).
+    inside: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Short, unambiguous reference printed under the QR code, for typing at a gate or help desk.
     reference: Mapped[str] = mapped_column(String(12), unique=True)
     #: The signed code the QR image carries.

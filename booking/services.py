@@ -209,6 +209,7 @@ def _book(
             id_digest=person.digest,
             party_size=1,
             admitted=0,
+            inside=0,
             reference=reference,
             code=code,
         )

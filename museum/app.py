@@ -80,12 +80,13 @@ def _register_blueprints(app: Flask) -> None:
     from admin.api import bp as admin_api
     from booking.api import bp as booking_api
     from booking.views import bp as booking_pages
+    from gate.api import bp as gate_api
     from museum.api import bp as accounts_api
     from museum.api import protect_cookie_sessions
     from museum.openapi import bp as openapi
     from museum.views import bp as accounts_pages
 
-    for api in (accounts_api, booking_api, admin_api, openapi):
+    for api in (accounts_api, booking_api, admin_api, gate_api, openapi):
         csrf.exempt(api)  # bearer clients have no cookie to forge; cookie sessions are checked below
         app.register_blueprint(api)
     app.before_request(protect_cookie_sessions)

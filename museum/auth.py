@@ -131,7 +131,7 @@ def _load_user(account_id: str) -> Account | None:
 @login_manager.request_loader
 def _load_user_from_request(req) -> Account | None:
     header = req.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
+    if header.startswith("Bearer ") and not header.startswith("Bearer dev_"):  # dev_: a gate device's token
         return account_for_token(header[7:].strip())
     return None
 

@@ -38,6 +38,10 @@ class Settings:
     MAX_PERSONS_PER_BOOKING: int = 5
     MAX_BOOKINGS_PER_ACCOUNT_PER_DAY: int = 3
     TOKEN_TTL_HOURS: int = 24 * 7
+    #: Gates admit a ticket from this many minutes before its window starts.
+    ENTRY_GRACE_BEFORE_MIN: int = 30
+    #: Whether a visitor who went out may come back in on the same ticket.
+    REENTRY_ALLOWED: bool = False
     DEFAULT_LOCALE: str = "zh"
     LOG_LEVEL: str = "INFO"
 
@@ -125,7 +129,7 @@ def _validate(settings: Settings) -> None:
     ):
         if getattr(settings, name) < 1:
             raise ConfigError(f"MUSEUM_{name} must be at least 1")
-    for name in ("BOOKING_CLOSES_BEFORE_START_MIN", "CANCEL_DEADLINE_BEFORE_START_MIN"):
+    for name in ("BOOKING_CLOSES_BEFORE_START_MIN", "CANCEL_DEADLINE_BEFORE_START_MIN", "ENTRY_GRACE_BEFORE_MIN"):
         if getattr(settings, name) < 0:
             raise ConfigError(f"MUSEUM_{name} must not be negative")
     if settings.DEFAULT_LOCALE not in {"zh", "en"}:

@@ -129,3 +129,8 @@ def signing_key() -> tuple[int, Ed25519PrivateKey]:
 def public_keys() -> dict[int, Ed25519PublicKey]:
     """Every key id's public key, retired ones included."""
     return _cache.public_keys()
+
+
+def public_key_bytes() -> dict[int, bytes]:
+    """Every key id's raw 32-byte public key, for gates that verify codes themselves."""
+    return {key_id: key.public_bytes(Encoding.Raw, PublicFormat.Raw) for key_id, key in public_keys().items()}

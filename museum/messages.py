@@ -26,6 +26,17 @@ MESSAGES = {
     "bad_credentials": _l("Wrong e-mail address or password."),
     "below_booked": _l("The capacity cannot be lower than the places already booked."),
     "slot_exists": _l("A slot with this window already exists."),
+    "gate_exists": _l("A gate with this key already exists."),
+    "invalid_code": _l("Not a valid ticket of this museum."),
+    "revoked": _l("This ticket was cancelled."),
+    "wrong_day": _l("This ticket is for another day."),
+    "too_early": _l("Too early: entry opens 30 minutes before the time slot."),
+    "too_late": _l("Too late: the time slot has ended."),
+    "museum_full": _l("The museum is full right now. Please wait for someone to leave."),
+    "not_inside": _l("This ticket has not entered, so it cannot exit."),
+    "exceeds_party": _l("Fewer people of this party are left to enter than the count given."),
+    "wrong_direction": _l("This gate does not let people pass in this direction."),
+    "wrong_venue": _l("This ticket is for another venue."),
 }
 
 

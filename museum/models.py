@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from museum.clock import utcnow
 from museum.db import Base, UTCDateTime, str_enum
@@ -65,6 +66,8 @@ class Day(Base):
     #: Optional cap over all slots of the day; NULL means only the slots' own pools limit it.
     capacity: Mapped[int | None] = mapped_column(Integer)
     booked: Mapped[int] = mapped_column(Integer, default=0)
+    #: Gates admit visitors after their window has ended (operations decide on the day).
+    late_entry_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     note: Mapped[str] = mapped_column(String(200), default="")
 
 

@@ -87,7 +87,7 @@ def _empty_tables(app) -> None:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name in KEPT_TABLES:
                 continue
-            if table.name == "venues":
+            if table.name in ("venues", "gates"):
                 connection.execute(delete(table).where(table.c.key != "main"))
             else:
                 connection.execute(delete(table))

@@ -1,0 +1,58 @@
+"""Live occupancy counters per venue and day; changed only by conditional UPDATEs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gate.models import Occupancy
+
+_ENTER = (
+    update(Occupancy)
+    .where(
+        Occupancy.venue_id == bindparam("venue"),
+        Occupancy.date == bindparam("day"),
+        (bindparam("cap") == 0) | (Occupancy.inside + bindparam("n") <= bindparam("cap")),
+    )
+    .values(inside=Occupancy.inside + bindparam("n"), entered=Occupancy.entered + bindparam("n"))
+    .execution_options(synchronize_session=False)
+)
+_EXIT = (
+    update(Occupancy)
+    .where(Occupancy.venue_id == bindparam("venue"), Occupancy.date == bindparam("day"))
+    .values(
+        inside=Occupancy.inside - bindparam("n"),
+        exited=Occupancy.exited + bindparam("n"),
+    )
+    .execution_options(synchronize_session=False)
+)
+_EXISTS = select(Occupancy.venue_id).where(Occupancy.venue_id == bindparam("venue"), Occupancy.date == bindparam("day"))
+
+
+def ensure_row(session: Session, venue_id: int, day: date) -> None:
+    """The day's counter row of a venue, created on the first scan of the day."""
+    if session.execute(_EXISTS, {"venue": venue_id, "day": day}).first() is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(Occupancy).values(venue_id=venue_id, date=day, inside=0, entered=0, exited=0))
+        except IntegrityError:
+            pass  # another gate created it at the same moment
+
+
+def enter(session: Session, venue_id: int, day: date, count: int, safe_capacity: int) -> bool:
+    """Count ``count`` people in; False (nothing changed) if that would pass the safe capacity.
+
+    A ``safe_capacity`` of 0 means no limit (offline admissions that already happened use it).
+    """
+    ensure_row(session, venue_id, day)
+    params = {"venue": venue_id, "day": day, "n": count, "cap": safe_capacity}
+    return session.execute(_ENTER, params).rowcount == 1
+
+
+def exit_(session: Session, venue_id: int, day: date, count: int) -> None:
+    """Count ``count`` people out."""
+    ensure_row(session, venue_id, day)
+    session.execute(_EXIT, {"venue": venue_id, "day": day, "n": count})

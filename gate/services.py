@@ -1,0 +1,246 @@
+"""Entry decisions: one function that every entry path uses (scanner, camera, typed reference, turnstile).
+
+Checks, in order, each refusal with its reason: the signature and key id (``invalid_code``), revoked,
+wrong day, too early, too late, already admitted (or fewer left than asked: ``exceeds_party``),
+museum full (one in, one out). Exits: ``not_inside`` without an entry. Every scan is recorded, once per
+nonce: the same nonce again returns the first verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from booking import admission
+from booking.models import Ticket
+from gate.models import Device, Direction, Gate, Scan, Verdict
+from gate.occupancy import enter, exit_
+from museum import db
+from museum.clock import local_datetime, utcnow
+from museum.codes import REFERENCE_ALPHABET, REFERENCE_LENGTH, InvalidCode, decode_code
+from museum.config import Settings
+from museum.errors import Invalid
+from museum.keys import public_keys
+from museum.models import Account, Day
+
+_REFERENCE = re.compile(f"[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}")
+MAX_COUNT = 255
+
+
+@dataclass(frozen=True)
+class ScanActor:
+    """Who scans: a staff login at a handheld or console, or a registered device."""
+
+    staff: Account | None = None
+    device: Device | None = None
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    code: str
+    direction: Direction = Direction.IN
+    gate_key: str | None = None
+    nonce: str | None = None
+    count: int = 1
+
+
+@dataclass
+class ScanOutcome:
+    verdict: Verdict
+    reason: str | None
+    admitted: int
+    party_size: int
+    already_admitted: int
+    ticket: Ticket | None
+    scan_id: int | None = None
+    #: True when this answer is the stored one of an earlier scan with the same nonce.
+    replayed: bool = False
+    #: For offline scans: how the passage clashed with the server's state, if it did.
+    conflict: str | None = None
+
+
+class Refused(Exception):
+    """A scan is refused for ``reason``; raised before anything is written, or to roll back what was."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+class NonceTaken(Exception):
+    """A scan with the same nonce was recorded by a concurrent request."""
+
+
+def _settings() -> Settings:
+    return current_app.config["MUSEUM"]
+
+
+def scan(actor: ScanActor, request: ScanRequest) -> ScanOutcome:
+    """Decide on one scan and record it (one transaction). Raises ``Invalid`` for an unknown gate."""
+    if request.nonce:
+        earlier = scan_by_nonce(request.nonce)
+        if earlier is not None:
+            return earlier
+    gate = resolve_gate(actor, request.gate_key)
+    try:
+        with db.write_transaction() as session:
+            outcome = _decide(session, gate, request, utcnow())
+            outcome.scan_id = record_scan(session, actor, gate, request, outcome, utcnow(), offline=False)
+    except NonceTaken:
+        return scan_by_nonce(request.nonce)
+    return outcome
+
+
+def resolve_gate(actor: ScanActor, gate_key: str | None) -> Gate:
+    """The gate scanned at: a device's own gate, else the one named, else ``main``."""
+    session = db.session()
+    if actor.device is not None:
+        if gate_key and gate_key != actor.device.gate.key:
+            raise Invalid({"gate": "This device belongs to another gate."})
+        return actor.device.gate
+    gate = session.scalar(select(Gate).where(Gate.key == (gate_key or "main"), Gate.active.is_(True)))
+    if gate is None:
+        raise Invalid({"gate": "There is no such gate."})
+    return gate
+
+
+def identify(session: Session, code: str) -> Ticket:
+    """The ticket a scanned code or typed reference names; raises ``Refused('invalid_code')``."""
+    text = (code or "").strip().upper()
+    if _REFERENCE.fullmatch(text):
+        reference = text
+    else:
+        try:
+            reference = decode_code(text, public_keys()).reference
+        except InvalidCode:
+            raise Refused("invalid_code") from None
+    ticket = admission.find_ticket(session, reference)
+    if ticket is None:
+        raise Refused("invalid_code")
+    return ticket
+
+
+def check_entry_time(ticket: Ticket, now: datetime, settings: Settings, late_entry_allowed: bool) -> None:
+    """Raises ``Refused`` with ``too_early`` or ``too_late`` outside the ticket's entry window."""
+    slot = ticket.booking.slot
+    opens = local_datetime(slot.date, slot.start_time, settings.tz) - timedelta(minutes=settings.ENTRY_GRACE_BEFORE_MIN)
+    if now < opens:
+        raise Refused("too_early")
+    if now >= local_datetime(slot.date, slot.end_time, settings.tz) and not late_entry_allowed:
+        raise Refused("too_late")
+
+
+def _decide(session: Session, gate: Gate, request: ScanRequest, now: datetime) -> ScanOutcome:
+    settings = _settings()
+    ticket = None
+    try:
+        if not gate.allows(request.direction):
+            raise Refused("wrong_direction")
+        ticket = identify(session, request.code)
+        if ticket.revoked_at is not None:
+            raise Refused("revoked")
+        today = now.astimezone(settings.tz).date()
+        if ticket.visit_date != today:
+            raise Refused("wrong_day")
+        if ticket.booking.slot.venue_id != gate.venue_id:
+            raise Refused("wrong_venue")
+        if request.direction is Direction.IN:
+            late_ok = bool(session.scalar(select(Day.late_entry_allowed).where(Day.date == today)))
+            check_entry_time(ticket, now, settings, late_ok)
+            _let_in(session, gate, ticket, request.count, today, settings)
+        else:
+            _let_out(session, gate, ticket, request.count, today)
+    except Refused as refusal:
+        return ScanOutcome(
+            Verdict.REFUSED,
+            refusal.reason,
+            0,
+            ticket.party_size if ticket else 0,
+            ticket.admitted if ticket else 0,
+            ticket,
+        )
+    return ScanOutcome(Verdict.ADMITTED, None, request.count, ticket.party_size, ticket.admitted, ticket)
+
+
+def _let_in(session: Session, gate: Gate, ticket: Ticket, count: int, today, settings: Settings) -> None:
+    admitted = admission.admit(session, ticket.id, count)
+    if admitted is None:
+        if settings.REENTRY_ALLOWED and admission.reenter(session, ticket.id, count) is not None:
+            admitted = ticket.admitted
+        else:
+            session.refresh(ticket)
+            if ticket.revoked_at is not None:
+                raise Refused("revoked")
+            raise Refused("already_admitted" if ticket.admitted >= ticket.party_size else "exceeds_party")
+        reentry = True
+    else:
+        reentry = False
+    if not enter(session, gate.venue_id, today, count, gate.venue.safe_capacity):
+        if reentry:
+            admission.leave(session, ticket.id, count)
+        else:
+            admission.undo_admit(session, ticket.id, count)
+        raise Refused("museum_full")
+
+
+def _let_out(session: Session, gate: Gate, ticket: Ticket, count: int, today) -> None:
+    if not admission.leave(session, ticket.id, count):
+        raise Refused("not_inside")
+    exit_(session, gate.venue_id, today, count)
+
+
+def record_scan(
+    session: Session,
+    actor: ScanActor,
+    gate: Gate,
+    request: ScanRequest,
+    outcome: ScanOutcome,
+    scanned_at: datetime,
+    offline: bool,
+) -> int:
+    """Add the scan's row to the caller's transaction; raises ``NonceTaken`` if its nonce is recorded."""
+    scan_row = Scan(
+        nonce=request.nonce,
+        gate_id=gate.id,
+        device_id=actor.device.id if actor.device else None,
+        staff_id=actor.staff.id if actor.staff else None,
+        ticket_id=outcome.ticket.id if outcome.ticket else None,
+        direction=request.direction,
+        verdict=outcome.verdict,
+        reason=outcome.reason,
+        count=outcome.admitted,
+        already_admitted=outcome.already_admitted,
+        visit_date=utcnow().astimezone(_settings().tz).date(),
+        scanned_at=scanned_at,
+        recorded_at=utcnow(),
+        offline=offline,
+        conflict=outcome.conflict,
+    )
+    session.add(scan_row)
+    if request.nonce:
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:
+            raise NonceTaken() from None
+    else:
+        session.flush()
+    return scan_row.id
+
+
+def scan_by_nonce(nonce: str) -> ScanOutcome | None:
+    """The stored answer of the scan recorded with this nonce, or None."""
+    session = db.session()
+    row = session.scalar(select(Scan).where(Scan.nonce == nonce))
+    if row is None:
+        return None
+    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
+    party = ticket.party_size if ticket else 0
+    return ScanOutcome(
+        row.verdict, row.reason, row.count, party, row.already_admitted, ticket, row.id, True, row.conflict
+    )
