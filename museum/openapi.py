@@ -146,6 +146,8 @@ def path_id(name: str) -> dict:
 def document() -> dict:
     from admin.openapi_paths import PATHS as ADMIN_PATHS
     from booking.openapi_paths import PATHS as BOOKING_PATHS
+    from gate.openapi_paths import PATHS as GATE_PATHS
+    from gate.openapi_paths import SCHEMAS as GATE_SCHEMAS
 
     paths = {
         "/auth/register": {
@@ -170,6 +172,7 @@ def document() -> dict:
         "/openapi.json": {"get": operation("This document", ok=(200, "OpenAPI 3 document", None), auth=False)},
         **BOOKING_PATHS,
         **ADMIN_PATHS,
+        **GATE_PATHS,
     }
     return {
         "openapi": "3.1.0",
@@ -177,7 +180,7 @@ def document() -> dict:
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **GATE_SCHEMAS},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "Token from POST /auth/token."},
                 "session": {

@@ -59,3 +59,31 @@ def make_slot(day: date = TOMORROW, start: str = "09:00", end: str = "12:00", ca
 def auth_headers(account: Account) -> dict[str, str]:
     token, _ = issue_token(account)
     return {"Authorization": f"Bearer {token}"}
+
+
+def make_party_ticket(slot: Slot, party_size: int, account: Account | None = None):
+    """A one-code ticket for a whole party (as group bookings issue), booked straight into the slot."""
+    from booking.models import Booking, BookingStatus, Ticket
+    from museum.capacity import take_places
+    from museum.codes import TicketClaims, encode_code, new_reference
+    from museum.keys import signing_key
+    from museum.models import PoolKind
+
+    account = account or make_visitor()
+    key_id, private_key = signing_key()
+    reference = new_reference()
+    claims = TicketClaims(reference, slot.id, slot.date, slot.start_time, slot.end_time, party_size)
+    with db.write_transaction() as session:
+        take_places(session, slot.date, slot.id, PoolKind.INDIVIDUAL, party_size)
+        booking = Booking(
+            account_id=account.id, slot_id=slot.id, pool_kind=PoolKind.INDIVIDUAL, visit_date=slot.date,
+            party_size=party_size, status=BookingStatus.CONFIRMED,
+        )  # fmt: skip
+        booking.tickets = [
+            Ticket(visit_date=slot.date, party_size=party_size, reference=reference,
+                   code=encode_code(claims, key_id, private_key))
+        ]  # fmt: skip
+        session.add(booking)
+        session.flush()
+        ticket = booking.tickets[0]
+    return ticket

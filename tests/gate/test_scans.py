@@ -1,0 +1,242 @@
+"""Entry decisions at the gate, through the API as a scanner uses it."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import zxingcpp
+from PIL import Image
+from sqlalchemy import update
+
+from museum import db
+from museum.models import Role, Venue
+from tests.conftest import SHANGHAI
+from tests.helpers import (
+    TODAY,
+    TOMORROW,
+    auth_headers,
+    make_account,
+    make_party_ticket,
+    make_slot,
+    make_visitor,
+    visitor_json,
+)
+
+SCAN = "/api/v1/gate/scans"
+
+
+def book_today(client, frozen_time, seeds=(1,), start="10:30", end="13:00"):
+    """A booking for today's slot, made before it starts; the clock is then at 10:15 (inside the grace)."""
+    frozen_time.move_to(datetime(2026, 7, 10, 8, 0, tzinfo=SHANGHAI))
+    slot = make_slot(day=TODAY, start=start, end=end, capacity=50)
+    headers = auth_headers(make_visitor())
+    response = client.post(
+        "/api/v1/bookings", json={"slot_id": slot.id, "visitors": [visitor_json(s) for s in seeds]}, headers=headers
+    )
+    assert response.status_code == 201, response.get_json()
+    frozen_time.move_to(datetime(2026, 7, 10, 10, 15, tzinfo=SHANGHAI))
+    return slot, headers, response.get_json()
+
+
+def gate_headers():
+    return auth_headers(make_account(Role.GATE))
+
+
+def scan(client, headers, code, **fields):
+    response = client.post(SCAN, json={"code": code, **fields}, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_decoded_qr_is_admitted_once_and_every_wrong_code_is_refused_with_its_reason(client, frozen_time):
+    _, owner, booking = book_today(client, frozen_time, seeds=(1, 2))
+    first, second = booking["tickets"]
+    png = client.get(f"/api/v1/tickets/{first['id']}/qr.png", headers=owner).data
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))[0].text
+    gate = gate_headers()
+
+    admitted = scan(client, gate, decoded)
+    assert (admitted["verdict"], admitted["reason"], admitted["admitted"]) == ("admitted", None, 1)
+    assert (admitted["party_size"], admitted["already_admitted"]) == (1, 0)
+    assert admitted["ticket"]["reference"] == first["reference"]
+    assert admitted["ticket"]["name_masked"] == "V*******1"
+
+    again = scan(client, gate, decoded)
+    assert (again["verdict"], again["reason"], again["admitted"], again["already_admitted"]) == (
+        "refused", "already_admitted", 0, 1,
+    )  # fmt: skip
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    forged = decoded[:40] + alphabet[(alphabet.index(decoded[40]) + 1) % 32] + decoded[41:]
+    assert scan(client, gate, forged)["reason"] == "invalid_code"
+    assert scan(client, gate, "NOT-A-TICKET")["reason"] == "invalid_code"
+
+    # The reference printed under the QR code works too, typed by hand.
+    typed = scan(client, gate, second["reference"].lower())
+    assert typed["verdict"] == "admitted"
+
+
+def test_revoked_wrong_day_and_too_early_are_refused(client, frozen_time):
+    _, owner, booking = book_today(client, frozen_time, seeds=(1, 2))
+    gate = gate_headers()
+    client.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=owner)
+    assert scan(client, gate, booking["tickets"][0]["code"])["reason"] == "revoked"
+
+    tomorrow = make_slot(day=TOMORROW, start="09:00", end="12:00")
+    booked = client.post(
+        "/api/v1/bookings", json={"slot_id": tomorrow.id, "visitors": [visitor_json(3)]},
+        headers=auth_headers(make_visitor()),
+    ).get_json()  # fmt: skip
+    assert scan(client, gate, booked["tickets"][0]["code"])["reason"] == "wrong_day"
+
+    _, _, later = book_today(client, frozen_time, seeds=(4,), start="11:00", end="13:00")
+    frozen_time.move_to(datetime(2026, 7, 10, 10, 29, tzinfo=SHANGHAI))
+    early = scan(client, gate, later["tickets"][0]["code"])
+    assert (early["verdict"], early["reason"]) == ("refused", "too_early")
+    frozen_time.move_to(datetime(2026, 7, 10, 10, 30, tzinfo=SHANGHAI))
+    assert scan(client, gate, later["tickets"][0]["code"])["verdict"] == "admitted"
+
+
+def test_after_the_window_entry_is_too_late_unless_ops_allow_late_entry(client, frozen_time):
+    _, _, booking = book_today(client, frozen_time, seeds=(1,))
+    frozen_time.move_to(datetime(2026, 7, 10, 13, 0, tzinfo=SHANGHAI))
+    gate = gate_headers()
+    code = booking["tickets"][0]["code"]
+    assert scan(client, gate, code)["reason"] == "too_late"
+    from museum.models import Day
+
+    with db.write_transaction() as session:
+        session.execute(update(Day).where(Day.date == TODAY).values(late_entry_allowed=True))
+    assert scan(client, gate, code)["verdict"] == "admitted"
+
+
+def test_a_party_code_admits_its_count_at_a_time_up_to_the_party(client, frozen_time):
+    frozen_time.move_to(datetime(2026, 7, 10, 8, 0, tzinfo=SHANGHAI))
+    ticket = make_party_ticket(make_slot(day=TODAY, start="10:30", end="13:00"), party_size=5)
+    frozen_time.move_to(datetime(2026, 7, 10, 10, 15, tzinfo=SHANGHAI))
+    gate = gate_headers()
+    answers = [scan(client, gate, ticket.code, count=2) for _ in range(3)]
+    assert [(a["verdict"], a["admitted"], a["already_admitted"]) for a in answers] == [
+        ("admitted", 2, 0), ("admitted", 2, 2), ("refused", 0, 4),
+    ]  # fmt: skip
+    assert answers[2]["reason"] == "exceeds_party"
+    assert answers[2]["message"]
+    last = scan(client, gate, ticket.code, count=1)
+    assert (last["verdict"], last["admitted"], last["already_admitted"]) == ("admitted", 1, 4)
+    assert scan(client, gate, ticket.code, count=1)["reason"] == "already_admitted"
+
+
+def test_exits_lower_inside_and_an_exit_without_entry_is_refused(client, frozen_time):
+    _, _, booking = book_today(client, frozen_time, seeds=(1,))
+    gate = gate_headers()
+    code = booking["tickets"][0]["code"]
+    assert scan(client, gate, code, direction="out")["reason"] == "not_inside"
+    assert scan(client, gate, code)["verdict"] == "admitted"
+    assert scan(client, gate, code, direction="out")["verdict"] == "admitted"
+    live = client.get("/api/v1/ops/live", headers=auth_headers(make_account(Role.OPS))).get_json()
+    assert (live["inside"], live["entered"], live["exited"]) == (0, 1, 1)
+    # Re-entry is off by default.
+    assert scan(client, gate, code)["reason"] == "already_admitted"
+
+
+def test_the_fourth_entry_is_refused_when_three_fit_until_someone_leaves(client, frozen_time):
+    _, _, booking = book_today(client, frozen_time, seeds=(1, 2, 3, 4))
+    with db.write_transaction() as session:
+        session.execute(update(Venue).where(Venue.key == "main").values(safe_capacity=3))
+    gate = gate_headers()
+    codes = [ticket["code"] for ticket in booking["tickets"]]
+    assert [scan(client, gate, code)["verdict"] for code in codes[:3]] == ["admitted"] * 3
+    full = scan(client, gate, codes[3])
+    assert (full["verdict"], full["reason"]) == ("refused", "museum_full")
+    assert scan(client, gate, codes[0], direction="out")["verdict"] == "admitted"
+    assert scan(client, gate, codes[3])["verdict"] == "admitted"
+    live = client.get("/api/v1/ops/live", headers=auth_headers(make_account(Role.OPS))).get_json()
+    assert live["inside"] == 3
+
+
+def test_the_same_nonce_records_one_scan_and_returns_the_first_verdict(client, frozen_time):
+    _, _, booking = book_today(client, frozen_time, seeds=(1,))
+    gate = gate_headers()
+    code = booking["tickets"][0]["code"]
+    first = scan(client, gate, code, nonce="lane-3-0001")
+    again = scan(client, gate, code, nonce="lane-3-0001")
+    assert first == again
+    assert first["verdict"] == "admitted"
+    assert scan(client, gate, code, nonce="lane-3-0002")["reason"] == "already_admitted"
+
+
+def test_scanning_needs_a_gate_role_or_device_and_bad_input_is_422(client, frozen_time):
+    _, _, booking = book_today(client, frozen_time, seeds=(1,))
+    code = booking["tickets"][0]["code"]
+    assert client.post(SCAN, json={"code": code}).status_code == 401
+    assert client.post(SCAN, json={"code": code}, headers=auth_headers(make_visitor())).status_code == 403
+    assert client.post(SCAN, json={"code": code}, headers={"Authorization": "Bearer dev_nope"}).status_code == 401
+    gate = gate_headers()
+    for body in (
+        {},
+        {"code": ""},
+        {"code": code, "direction": "up"},
+        {"code": code, "count": 0},
+        {"code": code, "count": "2"},
+        {"code": code, "gate": "moon"},
+        {"code": code, "nonce": "x" * 65},
+    ):
+        response = client.post(SCAN, json=body, headers=gate)
+        assert response.status_code == 422, body
+        assert response.get_json()["error"]["code"] == "invalid"
+
+
+def test_a_registered_device_scans_at_its_gate_until_revoked(client, frozen_time):
+    _, _, booking = book_today(client, frozen_time, seeds=(1, 2))
+    admin = auth_headers(make_account(Role.ADMIN))
+    created = client.post("/api/v1/admin/gates", json={"key": "east", "name": "East lane", "kind": "entry"},
+                          headers=admin)  # fmt: skip
+    assert created.status_code == 201
+    device = client.post("/api/v1/admin/devices", json={"gate": "east", "name": "Turnstile 1"}, headers=admin)
+    assert device.status_code == 201
+    token = device.get_json()["token"]
+    turnstile = {"Authorization": f"Bearer {token}"}
+    answer = scan(client, turnstile, booking["tickets"][0]["code"])
+    assert answer["verdict"] == "admitted"
+    assert scan(client, turnstile, booking["tickets"][1]["code"], direction="out")["reason"] == "wrong_direction"
+    live = client.get("/api/v1/ops/live", headers=auth_headers(make_account(Role.OPS))).get_json()
+    assert {g["gate"]: g["entered"] for g in live["gates"]}["east"] == 1
+    client.post(f"/api/v1/admin/devices/{device.get_json()['id']}/revoke", headers=admin)
+    assert client.post(SCAN, json={"code": booking["tickets"][1]["code"]}, headers=turnstile).status_code == 401
+
+
+def test_live_numbers_show_arrived_against_booked_per_slot(client, frozen_time):
+    slot, _, booking = book_today(client, frozen_time, seeds=(1, 2, 3))
+    gate = gate_headers()
+    scan(client, gate, booking["tickets"][0]["code"])
+    live = client.get("/api/v1/ops/live", headers=auth_headers(make_account(Role.OPS))).get_json()
+    assert live["date"] == TODAY.isoformat()
+    assert (live["booked"], live["inside"], live["entered"]) == (3, 1, 1)
+    [row] = [s for s in live["slots"] if s["id"] == slot.id]
+    assert (row["capacity"], row["booked"], row["admitted"]) == (50, 3, 1)
+    assert row["start"] == "2026-07-10T10:30:00+08:00"
+    assert client.get("/api/v1/ops/live", headers=gate).status_code == 403
+
+
+def test_twenty_gates_scanning_one_code_at_once_admit_it_once(client, frozen_time, live_url):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    _, _, booking = book_today(client, frozen_time, seeds=(1,))
+    code = booking["tickets"][0]["code"]
+    headers = [gate_headers() for _ in range(20)]
+    barrier = threading.Barrier(20)
+
+    def send(h):
+        with requests.Session() as http:
+            barrier.wait(timeout=60)
+            return http.post(f"{live_url}{SCAN}", json={"code": code}, headers=h, timeout=60).json()
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(send, headers))
+    assert sorted(a["verdict"] for a in answers) == ["admitted"] + ["refused"] * 19
+    assert {a["reason"] for a in answers if a["verdict"] == "refused"} == {"already_admitted"}
+    live = client.get("/api/v1/ops/live", headers=auth_headers(make_account(Role.OPS))).get_json()
+    assert (live["inside"], live["entered"]) == (1, 1)
