@@ -1,0 +1,154 @@
+"""Morning entry rush: K scanners at once admit N pre-issued tickets for today, plus 10% duplicate scans.
+
+How it runs: a fresh database (SQLite file, or the given PostgreSQL database's schema replaced), N
+one-person tickets for a slot of today that is open for entry, one registered device per scanner, and
+gunicorn with 4 sync workers on a free 127.0.0.1 port. Then K clients (threads spread over 4 processes)
+scan their share of codes through POST /api/v1/gate/scans, and each re-scans 10% of its codes after
+they were admitted. Prints scans/s, latency percentiles, verdicts by reason, and checks that exactly N
+were admitted and every duplicate was refused. Everything stops by itself (gunicorn runs under
+`timeout`).
+
+    python bench/gate_rush.py --db sqlite
+    python bench/gate_rush.py --db postgresql://postgres@127.0.0.1:5432/bench --scanners 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import bench_env, describe_latencies, gunicorn, request, reset_database
+
+PROCESSES = 4
+
+
+def prepare(database_url: str, tickets: int, scanners: int) -> tuple[list[str], list[str]]:
+    """N signed tickets for a slot of today that admits now, and a device token per scanner."""
+    os.environ.update(bench_env(database_url))
+    from sqlalchemy import insert
+    from werkzeug.security import generate_password_hash
+
+    from admin.services import create_slot, set_day_open
+    from booking.models import Booking, BookingStatus, Ticket
+    from gate.devices import register_device
+    from museum import db
+    from museum.app import create_app
+    from museum.clock import local_now
+    from museum.codes import TicketClaims, encode_code, new_reference
+    from museum.keys import signing_key
+    from museum.models import Account, PoolKind, Role, SlotPool
+
+    app = create_app()
+    with app.app_context():
+        now = local_now(app.config["MUSEUM"].tz)
+        start = (now - timedelta(minutes=10)).time().replace(second=0, microsecond=0)
+        end = min((now + timedelta(hours=3)).time(), now.time().replace(hour=23, minute=59, second=0, microsecond=0))
+        with db.write_transaction() as session:
+            admin = Account(email="admin@bench", name="admin", password_hash=generate_password_hash("x"),
+                            role=Role.ADMIN)  # fmt: skip
+            visitor = Account(email="v@bench", name="v", password_hash=admin.password_hash, role=Role.VISITOR)
+            session.add_all([admin, visitor])
+        set_day_open(admin, now.date(), True)
+        slot = create_slot(admin, now.date(), start, end, tickets, None)
+        key_id, private_key = signing_key()
+        codes = []
+        with db.write_transaction() as session:
+            session.execute(SlotPool.__table__.update().where(SlotPool.slot_id == slot.id).values(booked=tickets))
+            bookings = session.execute(
+                insert(Booking.__table__).returning(Booking.id, sort_by_parameter_order=True),
+                [{"account_id": visitor.id, "slot_id": slot.id, "pool_kind": PoolKind.INDIVIDUAL,
+                  "visit_date": slot.date, "party_size": 1, "status": BookingStatus.CONFIRMED,
+                  "created_at": now} for _ in range(tickets)],
+            ).scalars().all()  # fmt: skip
+            rows = []
+            for booking_id in bookings:
+                reference = new_reference()
+                claims = TicketClaims(reference, slot.id, slot.date, slot.start_time, slot.end_time, 1)
+                code = encode_code(claims, key_id, private_key)
+                codes.append(code)
+                rows.append({"booking_id": booking_id, "person_id": None, "visit_date": slot.date,
+                             "id_digest": None, "party_size": 1, "admitted": 0, "inside": 0,
+                             "reference": reference, "code": code, "revoked_at": None})  # fmt: skip
+            session.execute(insert(Ticket.__table__), rows)
+        tokens = [register_device(admin, "main", f"lane {n}")[1] for n in range(scanners)]
+    app.extensions["museum.db"].dispose()
+    return codes, tokens
+
+
+def run_scanner_group(port: int, work: list[tuple[str, list[str]]]) -> list[tuple[float, str, bool]]:
+    """One process: a thread per scanner; each scans its codes, re-scanning 10% of them later."""
+    results: list[tuple[float, str, bool]] = []
+    lock = threading.Lock()
+
+    def scanner(token: str, codes: list[str]):
+        rng = random.Random(token)
+        duplicates = rng.sample(codes, len(codes) // 10)
+        queue = [(code, False) for code in codes]
+        for index, code in enumerate(duplicates):  # each duplicate comes some time after its first scan
+            queue.insert(min(len(queue), codes.index(code) + 5 + index), (code, True))
+        local = []
+        for code, duplicate in queue:
+            started = time.perf_counter()
+            status, answer = request("127.0.0.1", port, "POST", "/api/v1/gate/scans", {"code": code},
+                                     {"Authorization": f"Bearer {token}"})  # fmt: skip
+            elapsed = time.perf_counter() - started
+            outcome = answer.get("reason") or answer.get("verdict") if status == 200 else f"http {status}"
+            local.append((elapsed, outcome, duplicate))
+        with lock:
+            results.extend(local)
+
+    threads = [threading.Thread(target=scanner, args=item) for item in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="sqlite", help="'sqlite' (a fresh file) or a PostgreSQL URL (schema replaced)")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--scanners", type=int, default=16)
+    parser.add_argument("--tickets", type=int, default=4000)
+    parser.add_argument("--max-seconds", type=int, default=300, help="gunicorn is stopped after this long")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        database_url = reset_database(args.db, Path(tmp))
+        codes, tokens = prepare(database_url, args.tickets, args.scanners)
+        shares = [(token, codes[index :: args.scanners]) for index, token in enumerate(tokens)]
+        groups = [shares[i::PROCESSES] for i in range(PROCESSES)]
+        with gunicorn(database_url, args.workers, args.max_seconds) as port:
+            started = time.perf_counter()
+            with ProcessPoolExecutor(PROCESSES) as pool:
+                futures = [pool.submit(run_scanner_group, port, group) for group in groups]
+                results = [item for future in futures for item in future.result()]
+            elapsed = time.perf_counter() - started
+
+    firsts = Counter(outcome for _, outcome, duplicate in results if not duplicate)
+    repeats = Counter(outcome for _, outcome, duplicate in results if duplicate)
+    print(f"gate rush on {'SQLite' if args.db == 'sqlite' else 'PostgreSQL'}: gunicorn -w {args.workers}, "
+          f"{args.scanners} scanners, {args.tickets} tickets + {sum(repeats.values())} duplicate scans")  # fmt: skip
+    print(f"  scans: {len(results)} in {elapsed:.2f} s ({len(results) / elapsed:.0f} scans/s)")
+    print(f"  latency: {describe_latencies([latency for latency, _, _ in results])}")
+    print(f"  first scans: {dict(firsts)}")
+    print(f"  duplicate scans: {dict(repeats)}")
+    admitted_ok = firsts.get("admitted", 0) == args.tickets and repeats.get("admitted", 0) == 0
+    all_refused = set(repeats) <= {"already_admitted"}
+    print(f"  admitted exactly {args.tickets}: {admitted_ok}; every duplicate refused: {all_refused}")
+
+
+if __name__ == "__main__":
+    main()
