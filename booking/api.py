@@ -7,7 +7,6 @@ from datetime import date
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from booking import queries, services
-from booking.identity import age_on
 from booking.persons import VisitorInput, archive_person, save_person
 from booking.qr import qr_png, qr_svg
 from booking.schemas import booking_json, slot_json
@@ -161,9 +160,10 @@ def _person_json(person) -> dict:
         "name": person.name,
         "id_type": person.id_type.value,
         "id_masked": person.id_masked,
-        "minor": None if person.birth_date is None else _is_minor(person.birth_date),
+        "minor": None if person.birth_year is None else _is_minor(person.birth_year),
     }
 
 
-def _is_minor(birth: date) -> bool:
-    return age_on(birth, utcnow().astimezone(_settings().tz).date()) < 18
+def _is_minor(birth_year: int) -> bool:
+    """Under 18 at some time this year (the birth year is all that is kept)."""
+    return utcnow().astimezone(_settings().tz).year - birth_year < 18

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 
 from sqlalchemy import select, update
@@ -18,9 +19,14 @@ class KeyTaken(Exception):
     """Another request with the same Idempotency-Key committed first."""
 
 
-def fingerprint(*parts: object) -> str:
-    """A digest of what was asked, to tell a retry from a different request under the same key."""
-    return hashlib.sha256(json.dumps(parts, ensure_ascii=False, default=str).encode()).hexdigest()
+def fingerprint(key: bytes, *parts: object) -> str:
+    """A keyed digest of what was asked, to tell a retry from a different request under the same key.
+
+    Keyed, and callers pass ID digests rather than numbers: a plain hash of a request could be
+    brute-forced back to the ID number it contained.
+    """
+    body = json.dumps(parts, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
 def claim_key(session: Session, account_id: int, key: str, request_hash: str) -> None:

@@ -104,7 +104,7 @@ def id_digest(kind: IdType, clean: str, hmac_key: bytes) -> str:
 
 def mask_number(kind: IdType, clean: str) -> str:
     if kind is IdType.CN_ID:
-        return clean[:4] + "*" * 10 + clean[-4:]
+        return clean[:3] + "*" * 11 + clean[-4:]
     keep = 2 if len(clean) > 6 else 1
     return clean[:1] + "*" * (len(clean) - 1 - keep) + clean[-keep:]
 

@@ -50,8 +50,9 @@ class Person(Base):
     #: Keyed HMAC-SHA256 of type and normalised number: a blind index for "one booking per person per day".
     id_digest: Mapped[str] = mapped_column(String(64))
     id_masked: Mapped[str] = mapped_column(String(40))
-    #: Known for mainland IDs; tells minors from adults.
-    birth_date: Mapped[date | None] = mapped_column(Date)
+    #: Known for mainland IDs; tells minors from adults. Only the year is kept: with the masked number,
+    #: a full birth date would leave too little of the ID number unknown.
+    birth_year: Mapped[int | None] = mapped_column(Integer)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -101,6 +102,8 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    #: The name as booked: a real-name ticket keeps it even if the saved person is renamed later.
+    holder_name: Mapped[str | None] = mapped_column(String(80))
     visit_date: Mapped[date] = mapped_column(Date)
     id_digest: Mapped[str | None] = mapped_column(String(64))
     party_size: Mapped[int] = mapped_column(Integer, default=1)

@@ -158,6 +158,6 @@ def _person_values(account_id: int, visitor: CheckedVisitor) -> dict:
         "id_type": checked.id_type,
         "id_digest": checked.digest,
         "id_masked": checked.masked,
-        "birth_date": checked.birth_date,
+        "birth_year": checked.birth_date.year if checked.birth_date else None,
         "archived": False,
     }

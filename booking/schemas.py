@@ -42,7 +42,11 @@ def ticket_json(ticket: Ticket) -> dict:
         "revoked": ticket.revoked_at is not None,
         "person": None
         if person is None
-        else {"name": person.name, "id_type": person.id_type.value, "id_masked": person.id_masked},
+        else {
+            "name": ticket.holder_name or person.name,
+            "id_type": person.id_type.value,
+            "id_masked": person.id_masked,
+        },
     }
 
 

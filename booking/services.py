@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from booking import idempotency
 from booking.models import Booking, BookingStatus, Person, Ticket
-from booking.persons import CheckedVisitor, VisitorInput, check_visitor, resolve_persons
+from booking.persons import CheckedVisitor, VisitorInput, check_visitor, id_hmac_key, resolve_persons
 from booking.rules import booking_ends_at, cancel_deadline, release_at
 from museum import db
 from museum.capacity import release_places, take_places
@@ -48,12 +48,14 @@ def create_booking(
     the write transaction is short: on a sold-out morning, writers of one slot queue for it.
     """
     settings = _settings()
-    request_hash = idempotency.fingerprint(slot_id, [(v.name, v.id_type, v.id_number, v.person_id) for v in visitors])
+    checked = _check_visitors(visitors, settings)
+    request_hash = idempotency.fingerprint(
+        id_hmac_key(), slot_id, [(v.name, v.checked.digest if v.checked else v.person_id) for v in checked]
+    )
     if idempotency_key:
         booking_id = idempotency.stored_booking_id(account.id, idempotency_key, request_hash)
         if booking_id is not None:
             return BookingResult(_load_booking(booking_id), False)
-    checked = _check_visitors(visitors, settings)
     key = signing_key()  # loaded before the write transaction: the first call may have to create it
     try:
         slot = _bookable_slot(slot_id, len(checked), settings)
@@ -205,6 +207,7 @@ def _book(
             booking_id=booking.id,
             person=Person(id=person.id, name=person.name, id_type=person.id_type, id_masked=person.masked),
             person_id=person.id,
+            holder_name=person.name,
             visit_date=slot.date,
             id_digest=person.digest,
             party_size=1,

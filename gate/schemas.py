@@ -32,7 +32,7 @@ def outcome_json(outcome: ScanOutcome) -> dict:
             "start": local_datetime(slot.date, slot.start_time, settings.tz).isoformat(),
             "end": local_datetime(slot.date, slot.end_time, settings.tz).isoformat(),
             "party_size": ticket.party_size,
-            "name_masked": mask_name(person.name) if person else None,
+            "name_masked": mask_name(ticket.holder_name or person.name) if person else None,
             "id_masked": person.id_masked if person else None,
         }
     return {

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
 
-from flask import current_app, redirect, request, url_for
+from flask import current_app, g, redirect, request, url_for
 from flask_login import LoginManager, current_user
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
@@ -128,14 +128,6 @@ def _load_user(account_id: str) -> Account | None:
     return account if account is not None and account.active else None
 
 
-@login_manager.request_loader
-def _load_user_from_request(req) -> Account | None:
-    header = req.headers.get("Authorization", "")
-    if header.startswith("Bearer ") and not header.startswith("Bearer dev_"):  # dev_: a gate device's token
-        return account_for_token(header[7:].strip())
-    return None
-
-
 @login_manager.unauthorized_handler
 def _unauthorized():
     if request.path.startswith("/api/"):
@@ -148,9 +140,18 @@ def bearer_present() -> bool:
 
 
 def current_account() -> Account:
-    """The logged-in account; raises 401 when there is none (or a bad token was sent)."""
-    if bearer_present() and not current_user.is_authenticated:
-        raise Unauthorized("The token is missing, expired or wrong.")
+    """The caller's account; raises 401 when there is none.
+
+    A request that sends a bearer token is authenticated by that token alone, never by a session
+    cookie that happens to come with it (so a bad token is a 401, and cookie requests cannot skip
+    CSRF by adding a junk header).
+    """
+    if bearer_present():
+        if "bearer_account" not in g:
+            g.bearer_account = account_for_token(request.headers["Authorization"][7:].strip())
+        if g.bearer_account is None:
+            raise Unauthorized("The token is missing, expired or wrong.")
+        return g.bearer_account
     if not current_user.is_authenticated:
         raise Unauthorized()
     return current_user._get_current_object()

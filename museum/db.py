@@ -63,6 +63,8 @@ def normalise_url(url: str) -> str:
 
 def build_engine(url: str, **kwargs) -> Engine:
     url = normalise_url(url)
+    # Statements' parameters hold password hashes and names: never put them in error messages or logs.
+    kwargs.setdefault("hide_parameters", True)
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)

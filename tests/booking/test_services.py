@@ -46,7 +46,7 @@ def test_the_clear_id_number_is_stored_nowhere():
     create_booking(make_visitor(), slot.id, [VisitorInput("Li Lei", "cn_id", number)])
     person = db.session().scalar(select(Person))
     assert number not in (person.id_digest, person.id_masked)
-    assert person.id_masked == number[:4] + "*" * 10 + number[-4:]
+    assert person.id_masked == number[:3] + "*" * 11 + number[-4:]
     for table in ("persons", "tickets", "bookings"):
         rows = db.session().execute(select(Base_table(table))).all()
         assert number not in repr(rows)

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 05:04:34.883594
+Create Date: 2026-11-28 05:11:32.761648
 """
 
 import sqlalchemy as sa
@@ -91,9 +91,23 @@ def upgrade() -> None:
     with op.batch_alter_table("days", schema=None) as batch_op:
         batch_op.add_column(sa.Column("late_entry_allowed", sa.Boolean(), server_default=sa.false(), nullable=False))
 
+    # Keep only the birth year: with the masked number, a full birth date told too much of the ID.
+    with op.batch_alter_table("persons", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("birth_year", sa.Integer(), nullable=True))
+    year = (
+        "CAST(strftime('%Y', birth_date) AS INTEGER)"
+        if op.get_bind().dialect.name == "sqlite"
+        else ("CAST(EXTRACT(YEAR FROM birth_date) AS INTEGER)")
+    )
+    op.execute(f"UPDATE persons SET birth_year = {year} WHERE birth_date IS NOT NULL")
+    with op.batch_alter_table("persons", schema=None) as batch_op:
+        batch_op.drop_column("birth_date")
+
     with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("holder_name", sa.String(length=80), nullable=True))
         batch_op.add_column(sa.Column("inside", sa.Integer(), server_default="0", nullable=False))
         batch_op.create_check_constraint("inside_within_party", "inside >= 0 AND inside <= party_size")
+    op.execute("UPDATE tickets SET holder_name = (SELECT name FROM persons WHERE persons.id = tickets.person_id)")
 
     venues = sa.table("venues", sa.column("id"), sa.column("key"))
     gates = sa.table(
@@ -107,6 +121,11 @@ def downgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_constraint("ck_tickets_inside_within_party", type_="check")
         batch_op.drop_column("inside")
+        batch_op.drop_column("holder_name")
+
+    with op.batch_alter_table("persons", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("birth_date", sa.DATE(), nullable=True))
+        batch_op.drop_column("birth_year")
 
     with op.batch_alter_table("days", schema=None) as batch_op:
         batch_op.drop_column("late_entry_allowed")

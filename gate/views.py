@@ -1,0 +1,98 @@
+"""The gate console: the page a staff member at a lane scans codes with (keyboard-wedge scanner,
+typed reference or phone camera). The page talks to the gate API; when the server does not answer it
+checks codes itself from the offline bundle and queues the scans for upload (museum/static/gate/)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import generate_csrf
+
+from gate import services
+from gate.models import Gate
+from museum.auth import current_account, require_role
+from museum.errors import Invalid, NotFound
+from museum.messages import MESSAGES
+from museum.models import Role
+
+bp = Blueprint("gate_pages", __name__, template_folder="templates")
+
+#: The reasons a scan is refused (API.md), plus the console's own when it decides offline.
+REASONS = (
+    "invalid_code",
+    "revoked",
+    "wrong_day",
+    "too_early",
+    "too_late",
+    "already_admitted",
+    "exceeds_party",
+    "museum_full",
+    "not_inside",
+    "wrong_direction",
+    "wrong_venue",
+)
+OFFLINE_REASONS = {
+    "offline_reference": _l("Offline: a typed reference cannot be checked. Scan the QR code."),
+    "offline_no_bundle": _l("Offline, and this device has no entry data yet: codes cannot be checked."),
+    "offline_unsupported": _l("Offline, and this browser cannot check signatures: codes cannot be checked."),
+    "server_error": _l("The server could not decide. Try again."),
+}
+#: Texts the script shows; the page embeds them in its language so they work offline too.
+UI_TEXTS = {
+    "admitted": _l("Admitted"),
+    "refused": _l("Refused"),
+    "ready": _l("Ready: scan a code"),
+    "checking": _l("Checking…"),
+    "online": _l("Online"),
+    "offline": _l("OFFLINE"),
+    "offline_hint": _l("Checking codes on this device. Scans are kept and uploaded when the server is back."),
+    "uploading": _l("Uploading…"),
+    "checked_offline": _l("Checked offline on this device"),
+    "party": _l("Party"),
+    "let_in_now": _l("Let in now"),
+    "let_out_now": _l("Let out now"),
+    "in_before": _l("Entered before"),
+    "left_to_enter": _l("Still to enter"),
+    "direction_in": _l("In"),
+    "direction_out": _l("Out"),
+    "camera_start": _l("Start camera"),
+    "camera_stop": _l("Stop camera"),
+    "camera_failed": _l("The camera could not be started."),
+    "no_scans": _l("No scans yet."),
+    "session_ended": _l("You are no longer logged in: log in again. Scans are kept on this device."),
+    "reload_needed": _l("The page has expired: reload it. Scans are kept on this device."),
+    "rejected": _l("The server rejected %(n)s offline scans; they were set aside."),
+    "conflicts": _l("%(n)s offline admissions clashed with the server; operations staff have been told."),
+    "again": _l("Let in %(n)s more with the same code"),
+    "not_checked": _l("not checked"),
+    "bundle_age": _l("Entry data from %(time)s"),
+    "bundle_none": _l("No entry data on this device yet"),
+    "offline_check_time": _l("Offline check: %(ms)s ms per code"),
+    "online_answer_time": _l("Server answer: %(ms)s ms"),
+}
+
+
+@bp.get("/gate")
+@require_role(Role.GATE, Role.OPS, Role.ADMIN)
+def console():
+    """The scanning console of one gate (``?gate=KEY``, default ``main``)."""
+    key = (request.args.get("gate") or "main").strip()
+    try:
+        gate: Gate = services.resolve_gate(services.ScanActor(staff=current_account()), key)
+    except Invalid:
+        raise NotFound("gate") from None
+    config = {
+        "gate": gate.key,
+        "gate_kind": gate.kind.value,
+        "csrf_token": generate_csrf(),
+        "urls": {
+            "scans": url_for("api_gate.scan"),
+            "bundle": url_for("api_gate.bundle", gate=gate.key),
+            "sync": url_for("api_gate.sync_offline"),
+            "health": url_for("healthz"),
+        },
+        "reasons": {code: str(MESSAGES[code]) for code in REASONS if code in MESSAGES}
+        | {code: str(text) for code, text in OFFLINE_REASONS.items()},
+        "texts": {name: str(text) for name, text in UI_TEXTS.items()},
+    }
+    return render_template("gate/console.html", gate=gate, config=config)
