@@ -74,12 +74,21 @@ def update_slot(slot_id: int):
 @bp.put("/days/<date>")
 @require_role(*OPS)
 def set_day(date: str):
-    """Open or close a day."""
+    """Open or close a day, and set or lift its cap over all slots."""
     data = json_body()
-    errors = require_fields(data, open=bool)
-    if errors:
-        raise Invalid(errors)
-    row = services.set_day_open(current_account(), parse_date(date), data["open"], _reason(data))
+    day = parse_date(date)
+    if "open" not in data and "capacity" not in data:
+        raise Invalid({"open": "Give open, capacity or both."})
+    if "open" in data and not isinstance(data["open"], bool):
+        raise Invalid({"open": "true or false."})
+    capacity = data.get("capacity")
+    if capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, int)):
+        raise Invalid({"capacity": "A whole number, or null for no cap."})
+    row = None
+    if "open" in data:
+        row = services.set_day_open(current_account(), day, data["open"], _reason(data))
+    if "capacity" in data:
+        row = services.set_day_capacity(current_account(), day, capacity, _reason(data))
     return jsonify(day_json(row))
 
 

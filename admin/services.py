@@ -6,10 +6,11 @@ from datetime import date, time
 
 from sqlalchemy.exc import IntegrityError
 
+from booking.queries import places_held_on
 from museum import db
 from museum.audit import record_event
 from museum.calendar import MAIN_VENUE_KEY, ensure_day, get_venue
-from museum.capacity import set_pool_capacity
+from museum.capacity import lock_day, set_pool_capacity
 from museum.errors import DomainError, Invalid, NotFound
 from museum.models import Account, Day, PoolKind, Slot, SlotPool
 
@@ -55,7 +56,9 @@ def create_slot(actor: Account, day: date, start: time, end: time, capacity: int
                     "capacity": capacity,
                 },
             )
-    except IntegrityError:
+    except IntegrityError as exc:
+        if not any(name in str(exc.orig) for name in ("uq_slots_venue_id", "slots.venue_id")):  # PostgreSQL, SQLite
+            raise
         raise DomainError("slot_exists", "This venue already has a slot with this window on this day.") from None
     return slot
 
@@ -90,4 +93,26 @@ def set_day_open(actor: Account, day: date, is_open: bool, reason: str = "") -> 
             record_event(
                 session, actor.email, "day.open", f"day:{day.isoformat()}", {"open": old}, {"open": is_open}, reason
             )
+    return row
+
+
+def set_day_capacity(actor: Account, day: date, capacity: int | None, reason: str = "") -> Day:
+    """Cap the places of all slots of a day together, or lift the cap (``None``).
+
+    The day's counter is recounted from the active bookings while every pool of the day is locked,
+    so bookings racing the change are all counted. Raises ``below_booked`` if more are booked.
+    """
+    if capacity is not None:
+        capacity = _check_capacity(capacity)
+    with db.write_transaction() as session:
+        row = ensure_day(session, day)
+        lock_day(session, day)
+        held = places_held_on(day)
+        if capacity is not None and held > capacity:
+            raise DomainError("below_booked", f"{held} places are booked on this day already.")
+        old = row.capacity
+        row.capacity, row.booked = capacity, held
+        session.flush()
+        record_event(session, actor.email, "day.capacity", f"day:{day.isoformat()}", {"capacity": old},
+                     {"capacity": capacity}, reason)  # fmt: skip
     return row

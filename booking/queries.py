@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from booking.models import Booking, Person, Ticket
+from booking.models import Booking, BookingStatus, Person, Ticket
 from museum import db
 from museum.errors import NotFound
 from museum.models import STAFF_ROLES, Account, Slot, Venue
@@ -17,6 +17,14 @@ def list_slots(day: date, venue_key: str | None = None) -> list[Slot]:
     if venue_key:
         query = query.join(Venue).where(Venue.key == venue_key)
     return list(db.session().scalars(query.execution_options(populate_existing=True)).unique())
+
+
+def places_held_on(day: date) -> int:
+    """Places the active bookings of a day hold, over all slots and pools."""
+    held = select(func.coalesce(func.sum(Booking.party_size), 0)).where(
+        Booking.visit_date == day, Booking.status == BookingStatus.CONFIRMED
+    )
+    return int(db.session().scalar(held))
 
 
 def get_slot(slot_id: int) -> Slot | None:

@@ -140,7 +140,6 @@ _LOCK_ACCOUNT = select(Account.id).where(Account.id == bindparam("account_id")).
 #: What other requests may have changed since the slot was read, in one round trip.
 _RECHECK = select(
     select(Day.open).where(Day.date == bindparam("day")).scalar_subquery(),
-    exists().where(Day.date == bindparam("day"), Day.capacity.is_not(None)),
     exists().where(
         Ticket.visit_date == bindparam("day"),
         Ticket.id_digest.in_(bindparam("digests", expanding=True)),
@@ -175,7 +174,7 @@ def _book(
         session.execute(_LOCK_ACCOUNT, {"account_id": account.id})
     # Saved persons' documents are not known yet: for them the unique index on tickets is the check.
     typed_digests = [visitor.checked.digest for visitor in visitors if visitor.checked]
-    day_open, day_capped, already_booked, bookings_today = session.execute(
+    day_open, already_booked, bookings_today = session.execute(
         _RECHECK, {"day": slot.date, "digests": typed_digests, "account_id": account.id}
     ).one()
     _check_day_open(day_open)
@@ -189,7 +188,7 @@ def _book(
     if len({person.digest for person in persons}) != len(persons):
         raise DomainError("duplicate_person", "The same person is on this booking twice.")
 
-    take_places(session, slot.date, slot.id, PoolKind.INDIVIDUAL, len(persons), day_capped=day_capped)
+    take_places(session, slot.date, slot.id, PoolKind.INDIVIDUAL, len(persons))
     booking = Booking(
         account_id=account.id,
         account=account,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from museum.models import Day, Venue
@@ -21,9 +22,12 @@ def ensure_day(session: Session, day: date) -> Day:
     """The calendar row of a day, created with the default opening when it has none yet (flushes)."""
     row = session.get(Day, day)
     if row is None:
-        row = Day(date=day, open=open_by_default(day), booked=0)
-        session.add(row)
-        session.flush()
+        try:
+            with session.begin_nested():
+                row = Day(date=day, open=open_by_default(day), booked=0)
+                session.add(row)
+        except IntegrityError:  # created by a concurrent request: use theirs
+            row = session.get(Day, day, populate_existing=True)
     return row
 
 

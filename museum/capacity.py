@@ -1,21 +1,21 @@
 """Taking and returning places. The only code that changes ``booked`` counters.
 
 Places are taken with one conditional UPDATE (``booked + n <= capacity``) inside the caller's
-transaction; the CHECK constraints on the tables are the second guard. Callers lock in a fixed order:
-the day first, then the slot's pools, so two bookings never wait on each other in a cycle.
+transaction; the CHECK constraints on the tables are the second guard. Rows are locked in one order
+everywhere: a slot's pool, then the day, so two transactions never wait on each other in a cycle.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from museum.errors import DomainError
-from museum.models import Day, PoolKind, SlotPool
+from museum.models import Day, PoolKind, Slot, SlotPool
 
 #: Built once: the booking path runs these for every request of a rush.
 _TAKE_FROM_DAY = (
@@ -41,33 +41,26 @@ _TAKE_FROM_POOL = (
 )
 
 
-def take_places(session: Session, day: date, slot_id: int, kind: PoolKind, count: int, day_capped: bool = True) -> int:
+def take_places(session: Session, day: date, slot_id: int, kind: PoolKind, count: int) -> int:
     """Take ``count`` places in a slot's pool, and in the day cap when the day has one.
 
-    ``day_capped=False`` tells that the caller read, in this transaction, that the day has no cap, and
-    saves a statement. Raises ``slot_full`` when the pool or the day cannot hold the places; returns the
-    pool's new ``booked``. Only flushes: the caller's transaction commits or rolls back both counters
-    with its own rows.
+    The pool comes first: its row lock is what orders a booking against a change of the day cap
+    (``set_day_capacity`` locks every pool of the day before it counts). Raises ``slot_full`` when the
+    pool or the day cannot hold the places; returns the pool's new ``booked``. Executes statements
+    only: the caller's transaction commits or rolls back both counters with its own rows.
     """
-    if day_capped:
-        day_taken = session.execute(_TAKE_FROM_DAY, {"cap_day": day, "count": count}).rowcount
-        if not day_taken and session.get(Day, day).capacity is not None:
-            raise DomainError("slot_full", "The museum is fully booked on this day.")
     row = session.execute(_TAKE_FROM_POOL, {"pool_slot": slot_id, "pool_kind": kind, "count": count}).first()
     if row is None:
         raise DomainError("slot_full", "This time slot is fully booked.")
+    day_taken = session.execute(_TAKE_FROM_DAY, {"cap_day": day, "count": count}).rowcount
+    if not day_taken and session.scalar(select(Day.capacity).where(Day.date == day)) is not None:
+        raise DomainError("slot_full", "The museum is fully booked on this day.")
     _sync_loaded_pool(session, row.id, row.booked)
     return row.booked
 
 
 def release_places(session: Session, day: date, slot_id: int, kind: PoolKind, count: int) -> None:
-    """Give ``count`` places back to a slot's pool and the day cap."""
-    session.execute(
-        update(Day)
-        .where(Day.date == day, Day.capacity.is_not(None))
-        .values(booked=Day.booked - count)
-        .execution_options(synchronize_session=False)
-    )
+    """Give ``count`` places back to a slot's pool and the day cap (pool first, as when taking)."""
     row = session.execute(
         update(SlotPool)
         .where(SlotPool.slot_id == slot_id, SlotPool.kind == kind)
@@ -75,8 +68,27 @@ def release_places(session: Session, day: date, slot_id: int, kind: PoolKind, co
         .returning(SlotPool.id, SlotPool.booked)
         .execution_options(synchronize_session=False)
     ).first()
+    session.execute(
+        update(Day)
+        .where(Day.date == day, Day.capacity.is_not(None))
+        .values(booked=Day.booked - count)
+        .execution_options(synchronize_session=False)
+    )
     if row is not None:
         _sync_loaded_pool(session, row.id, row.booked)
+
+
+def lock_day(session: Session, day: date) -> None:
+    """Hold every pool of the day, then the day itself, until commit: no booking of that day can take
+    or return places meanwhile, and those that did have committed (PostgreSQL; SQLite's writers are
+    serialised anyway)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    session.execute(
+        select(SlotPool.id).join(Slot, Slot.id == SlotPool.slot_id).where(Slot.date == day).order_by(SlotPool.id)
+        .with_for_update(of=SlotPool)
+    )  # fmt: skip
+    session.execute(select(Day.date).where(Day.date == day).with_for_update())
 
 
 def _sync_loaded_pool(session: Session, pool_id: int, booked: int) -> None:

@@ -262,15 +262,13 @@ def test_a_key_reused_for_a_different_request_is_refused():
 
 
 def test_a_day_cap_limits_all_slots_of_the_day_together():
-    from sqlalchemy import update
-
+    from admin.services import set_day_capacity
     from booking.reconcile import find_mismatches
     from museum.models import Day
 
     morning = make_slot(start="09:00", end="12:00", capacity=10)
     afternoon = make_slot(start="13:00", end="16:00", capacity=10)
-    with db.write_transaction() as session:
-        session.execute(update(Day).where(Day.date == TOMORROW).values(capacity=3))
+    set_day_capacity(make_account(Role.OPS), TOMORROW, 3)
     create_booking(make_visitor(), morning.id, [visitor_input(1), visitor_input(2)])
     with pytest.raises(DomainError) as excinfo:
         create_booking(make_visitor(), afternoon.id, [visitor_input(3), visitor_input(4)])
@@ -297,3 +295,22 @@ def test_a_saved_person_already_booked_that_day_is_a_duplicate():
         create_booking(visitor, afternoon.id, [VisitorInput(person_id=person.id), visitor_input(5)])
     assert excinfo.value.code == "duplicate_person"
     assert pool_booked(afternoon.id) == 0
+
+
+def test_a_day_cap_set_after_bookings_counts_them_and_cancelling_still_works():
+    from admin.services import set_day_capacity
+    from booking.reconcile import find_mismatches
+
+    slot = make_slot(capacity=10)
+    visitor = make_visitor()
+    booking = create_booking(visitor, slot.id, [visitor_input(1), visitor_input(2)]).booking
+    ops = make_account(Role.OPS)
+    with pytest.raises(DomainError) as excinfo:
+        set_day_capacity(ops, TOMORROW, 1)
+    assert excinfo.value.code == "below_booked"
+    assert set_day_capacity(ops, TOMORROW, 3).booked == 2
+    assert find_mismatches() == []
+    cancel_booking(visitor, booking.id)
+    assert find_mismatches() == []
+    set_day_capacity(ops, TOMORROW, None)
+    assert create_booking(make_visitor(), slot.id, [visitor_input(n) for n in range(3, 8)]).booking.party_size == 5
