@@ -7,9 +7,8 @@ from datetime import time
 from flask import Blueprint, current_app, jsonify
 
 from admin import services
-from booking.api import parse_date
 from booking.schemas import slot_json
-from museum.api import json_body, require_fields
+from museum.api import json_body, parse_date, require_fields
 from museum.auth import current_account, require_role
 from museum.clock import utcnow
 from museum.errors import Invalid

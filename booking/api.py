@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from booking import queries, services
 from booking.persons import VisitorInput, archive_person, save_person
 from booking.qr import qr_png, qr_svg
 from booking.schemas import booking_json, slot_json
-from museum.api import json_body, require_fields
+from museum.api import is_row_id, json_body, parse_date, require_fields
 from museum.auth import current_account, require_role
 from museum.clock import utcnow
 from museum.errors import Invalid
@@ -25,13 +23,6 @@ def _settings():
     return current_app.config["MUSEUM"]
 
 
-def parse_date(value: str | None, field: str = "date") -> date:
-    try:
-        return date.fromisoformat(value or "")
-    except ValueError:
-        raise Invalid({field: "Give a date as YYYY-MM-DD."}) from None
-
-
 def parse_visitors(raw: object) -> list[VisitorInput]:
     if not isinstance(raw, list):
         raise Invalid({"visitors": "Give a list of visitors."})
@@ -42,8 +33,8 @@ def parse_visitors(raw: object) -> list[VisitorInput]:
             continue
         if "person_id" in item:
             person_id = item["person_id"]
-            if isinstance(person_id, bool) or not isinstance(person_id, int):
-                errors[f"visitors.{index}.person_id"] = "Required: int."
+            if not is_row_id(person_id):
+                errors[f"visitors.{index}.person_id"] = "The id of a saved person."
                 continue
             visitors.append(VisitorInput(person_id=person_id))
             continue
@@ -76,9 +67,8 @@ def create_booking():
     if key and len(key) > MAX_IDEMPOTENCY_KEY:
         raise Invalid({"Idempotency-Key": f"Use at most {MAX_IDEMPOTENCY_KEY} characters."})
     data = json_body()
-    errors = require_fields(data, slot_id=int)
-    if errors:
-        raise Invalid(errors)
+    if not is_row_id(data.get("slot_id")):
+        raise Invalid({"slot_id": "The id of a slot."})
     visitors = parse_visitors(data.get("visitors"))
     result = services.create_booking(account, data["slot_id"], visitors, idempotency_key=key)
     # A retry gets the first answer again: the same status and the same booking.

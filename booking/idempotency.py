@@ -52,6 +52,16 @@ def finish_key(session: Session, account_id: int, key: str, booking_id: int) -> 
     )
 
 
+def store_refusal(session: Session, account_id: int, key: str, exc: DomainError) -> None:
+    """Make a refusal the answer of the key claimed in the caller's transaction."""
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key)
+        .values(status_code=exc.status, error={"code": exc.code, "message": exc.message})
+        .execution_options(synchronize_session=False)
+    )
+
+
 def remember_refusal(account_id: int, key: str, request_hash: str, exc: DomainError) -> None:
     """Keep a rule's refusal as the answer for this key (its own transaction, after the rollback)."""
     try:

@@ -86,8 +86,21 @@ def save_person(account: Account, name: str, id_type: str, id_number: str) -> Pe
     if errors:
         raise Invalid({key.removeprefix("person."): value for key, value in errors.items()})
     with db.write_transaction() as session:
+        lock_account(session, account.id)
         [row] = resolve_persons(session, account.id, [visitor])
-    return db.session().get(Person, row.id)
+    return db.session().get(Person, row.id, populate_existing=True)
+
+
+#: Locks the account's row until commit: one account's bookings and saved persons then change one at a
+#: time, so its limits and its persons cannot be raced. It must be a statement of its own: in READ
+#: COMMITTED the statements after it see what the transactions it waited for committed.
+_LOCK_ACCOUNT = select(Account.id).where(Account.id == bindparam("account_id")).with_for_update()
+
+
+def lock_account(session: Session, account_id: int) -> None:
+    """Serialise this account's writers (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises all writers)."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(_LOCK_ACCOUNT, {"account_id": account_id})
 
 
 def archive_person(account: Account, person_id: int) -> None:

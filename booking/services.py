@@ -12,16 +12,16 @@ from sqlalchemy.orm import Session
 
 from booking import idempotency
 from booking.models import Booking, BookingStatus, Person, Ticket
-from booking.persons import CheckedVisitor, VisitorInput, check_visitor, id_hmac_key, resolve_persons
+from booking.persons import CheckedVisitor, VisitorInput, check_visitor, id_hmac_key, lock_account, resolve_persons
 from booking.rules import booking_ends_at, cancel_deadline, release_at
 from museum import db
 from museum.capacity import release_places, take_places
 from museum.clock import utcnow
 from museum.codes import TicketClaims, encode_code, new_reference
 from museum.config import Settings
-from museum.errors import DomainError, Invalid, NotFound
+from museum.errors import DomainError, Forbidden, Invalid, NotFound
 from museum.keys import signing_key
-from museum.models import Account, Day, PoolKind, Role, Slot
+from museum.models import STAFF_ROLES, Account, Day, PoolKind, Role, Slot
 
 
 @dataclass(frozen=True)
@@ -59,21 +59,46 @@ def create_booking(
     key = signing_key()  # loaded before the write transaction: the first call may have to create it
     try:
         slot = _bookable_slot(slot_id, len(checked), settings)
-        signed = _sign_tickets(slot, len(checked), key)
-        with db.write_transaction() as session:
-            if idempotency_key:
-                idempotency.claim_key(session, account.id, idempotency_key, request_hash)
-            booking = _book(session, account, slot, checked, signed, settings)
-            if idempotency_key:
-                idempotency.finish_key(session, account.id, idempotency_key, booking.id)
-    except idempotency.KeyTaken:
-        booking_id = idempotency.stored_booking_id(account.id, idempotency_key, request_hash, wait=True)
-        return BookingResult(_load_booking(booking_id), False)
     except DomainError as exc:
         if idempotency_key and exc.status == 409:
             idempotency.remember_refusal(account.id, idempotency_key, request_hash, exc)
         raise
+    signed = _sign_tickets(slot, len(checked), key)
+    try:
+        booking = _write_booking(account, slot, checked, signed, settings, idempotency_key, request_hash)
+    except idempotency.KeyTaken:
+        booking_id = idempotency.stored_booking_id(account.id, idempotency_key, request_hash, wait=True)
+        return BookingResult(_load_booking(booking_id), False)
     return BookingResult(booking, True)
+
+
+def _write_booking(
+    account: Account,
+    slot: Slot,
+    checked: list[CheckedVisitor],
+    signed: list[tuple[str, str]],
+    settings: Settings,
+    idempotency_key: str | None,
+    request_hash: str,
+) -> Booking:
+    """The booking's transaction. With an Idempotency-Key, a refusal is stored in the same transaction
+    as the key's claim, so a twin request that waited on the claim gets this same answer."""
+    with db.write_transaction() as session:
+        if not idempotency_key:
+            return _book(session, account, slot, checked, signed, settings)
+        idempotency.claim_key(session, account.id, idempotency_key, request_hash)
+        try:
+            with session.begin_nested():
+                booking = _book(session, account, slot, checked, signed, settings)
+        except DomainError as exc:
+            if exc.status != 409:
+                raise
+            idempotency.store_refusal(session, account.id, idempotency_key, exc)
+            refusal = exc
+        else:
+            idempotency.finish_key(session, account.id, idempotency_key, booking.id)
+            return booking
+    raise refusal
 
 
 def _load_booking(booking_id: int) -> Booking:
@@ -133,10 +158,6 @@ def _sign_tickets(slot: Slot, count: int, key: tuple[int, Ed25519PrivateKey]) ->
 
 
 #: Built once: the booking path runs these for every request of a rush.
-#: Locks the account's row until commit: one account's bookings then run one at a time, so the
-#: per-account limit cannot be raced past. It must be a statement of its own: in READ COMMITTED the
-#: statements after it see what the transactions it waited for committed.
-_LOCK_ACCOUNT = select(Account.id).where(Account.id == bindparam("account_id")).with_for_update()
 #: What other requests may have changed since the slot was read, in one round trip.
 _RECHECK = select(
     select(Day.open).where(Day.date == bindparam("day")).scalar_subquery(),
@@ -170,8 +191,7 @@ def _book(
     Returns the booking as written, built in memory (not attached to the session): reading it back
     would cost three more queries on the busiest path of the system.
     """
-    if not db.get_db().is_sqlite:  # SQLite's BEGIN IMMEDIATE already serialises every writer
-        session.execute(_LOCK_ACCOUNT, {"account_id": account.id})
+    lock_account(session, account.id)
     # Saved persons' documents are not known yet: for them the unique index on tickets is the check.
     typed_digests = [visitor.checked.digest for visitor in visitors if visitor.checked]
     day_open, already_booked, bookings_today = session.execute(
@@ -245,8 +265,10 @@ def cancel_booking(actor: Account, booking_id: int) -> Booking:
     with db.write_transaction() as session:
         booking = session.get(Booking, booking_id)
         is_ops = actor.role in (Role.OPS, Role.ADMIN)
-        if booking is None or (booking.account_id != actor.id and not is_ops):
+        if booking is None or (booking.account_id != actor.id and actor.role not in STAFF_ROLES):
             raise NotFound("booking")
+        if booking.account_id != actor.id and not is_ops:
+            raise Forbidden("Only operations staff can cancel other people's bookings.")
         if booking.status is BookingStatus.CANCELLED:
             return booking
         now = utcnow()

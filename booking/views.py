@@ -16,9 +16,10 @@ from booking import queries, services
 from booking.models import BookingStatus, IdType
 from booking.persons import VisitorInput, archive_person, save_person
 from booking.rules import SlotStatus, cancel_deadline, slot_status
+from museum.api import parse_date
 from museum.auth import current_account, require_role
 from museum.clock import local_now, utcnow
-from museum.errors import DomainError, NotFound
+from museum.errors import DomainError, Invalid, NotFound
 from museum.extensions import limiter
 from museum.messages import error_message
 from museum.models import PoolKind, Role, Slot
@@ -94,8 +95,8 @@ def index():
     today = _today()
     error, status_code = None, 200
     try:
-        day = date.fromisoformat(request.args.get("date") or today.isoformat())
-    except ValueError:
+        day = parse_date(request.args.get("date") or today.isoformat())
+    except Invalid:
         day, error, status_code = today, _("Give a date as YYYY-MM-DD."), 422
     now = utcnow()
     slots = [_slot_view(slot, now) for slot in queries.list_slots(day)]
@@ -125,7 +126,8 @@ def _parse_booking_form(rows: int) -> tuple[BookingForm, list[VisitorInput], lis
     form = BookingForm(person_ids=set(request.form.getlist("person_id")))
     visitors, sources = [], []
     for raw in request.form.getlist("person_id"):
-        person_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0  # 0: no such person, reported per field
+        # 0: no such person, reported on the field
+        person_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
         visitors.append(VisitorInput(person_id=person_id))
         sources.append("persons")
     for index in range(rows):

@@ -215,7 +215,7 @@ def record_scan(
         reason=outcome.reason,
         count=outcome.admitted,
         already_admitted=outcome.already_admitted,
-        visit_date=utcnow().astimezone(_settings().tz).date(),
+        visit_date=scanned_at.astimezone(_settings().tz).date(),
         scanned_at=scanned_at,
         recorded_at=utcnow(),
         offline=offline,

@@ -94,6 +94,12 @@ def _outcome(session: Session, gate: Gate, item: OfflineScan, day) -> ScanOutcom
             enter(session, gate.venue_id, day, item.count, safe_capacity=0)
         return ScanOutcome(Verdict.ADMITTED, None, item.count, 0, 0, None, conflict="invalid_code")
     before = ticket.admitted
+    if ticket.visit_date != day or ticket.booking.slot.venue_id != gate.venue_id:
+        # Let through on the wrong day or at another venue's gate: counted as present, ticket untouched.
+        if item.direction is Direction.IN:
+            enter(session, gate.venue_id, day, item.count, safe_capacity=0)
+        wrong = "wrong_day" if ticket.visit_date != day else "wrong_venue"
+        return ScanOutcome(Verdict.ADMITTED, None, item.count, ticket.party_size, before, ticket, conflict=wrong)
     conflict = _apply(session, gate, ticket, item, day)
     return ScanOutcome(Verdict.ADMITTED, None, item.count, ticket.party_size, before, ticket, conflict=conflict)
 

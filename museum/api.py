@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
@@ -12,12 +15,45 @@ from museum.extensions import csrf, limiter
 bp = Blueprint("api_accounts", __name__, url_prefix="/api/v1")
 
 
+MAX_ROW_ID = 2**31 - 1
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def storable(text: str) -> bool:
+    """False for text no database column can hold: NUL characters and lone UTF-16 surrogates."""
+    return "\x00" not in text and not any("\ud800" <= char <= "\udfff" for char in text)
+
+
+def _all_storable(value: object) -> bool:
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return all(_all_storable(k) and _all_storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_all_storable(item) for item in value)
+    return True
+
+
 def json_body() -> dict:
-    """The request's JSON object; 422 ``invalid`` for anything else."""
+    """The request's JSON object; 422 ``invalid`` for anything else, or for text that cannot be stored."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise Invalid({"body": "Send a JSON object with Content-Type: application/json."})
+    if not _all_storable(data):
+        raise Invalid({"body": "The text contains characters that cannot be stored (NUL or lone surrogates)."})
     return data
+
+
+def reject_unstorable_parameters() -> None:
+    """Query and form fields with NUL or lone surrogates are refused before any view sees them."""
+    for values in (request.args, request.form):
+        for name, value in values.items(multi=True):
+            if not (storable(name) and storable(value)):
+                raise Invalid({name if storable(name) else "form": "Contains characters that cannot be stored."})
+
+
+def is_row_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ROW_ID
 
 
 def require_fields(data: dict, **types: type) -> dict[str, str]:
@@ -28,6 +64,16 @@ def require_fields(data: dict, **types: type) -> dict[str, str]:
         if value is None or (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
             errors[name] = f"Required: {kind.__name__}."
     return errors
+
+
+def parse_date(value: str | None, field: str = "date") -> date:
+    """A ``YYYY-MM-DD`` date; 422 ``invalid`` for anything else (ISO's other spellings included)."""
+    try:
+        if not _DATE.fullmatch(value or ""):
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid({field: "Give a date as YYYY-MM-DD."}) from None
 
 
 def protect_cookie_sessions() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask, request, session
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from museum import db
@@ -44,6 +45,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         SECRET_KEY=settings.SECRET_KEY,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.SECURE_COOKIES,
+        REMEMBER_COOKIE_SECURE=settings.SECURE_COOKIES,
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         BABEL_DEFAULT_LOCALE=settings.DEFAULT_LOCALE,
@@ -54,6 +57,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         RATELIMIT_HEADERS_ENABLED=True,
         MUSEUM_LIMITS={"login": "10/minute;100/hour", "register": "10/minute", "booking": "20/minute"},
     )
+    if settings.PROXY_HOPS:
+        # Client addresses (rate limits) and the scheme come from the load balancer's headers.
+        hops = settings.PROXY_HOPS
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.url_map.converters["id"] = RowIdConverter
     app.extensions["museum.db"] = db.Database(settings.DATABASE_URL)
     app.teardown_appcontext(db.close_session)
@@ -82,16 +89,18 @@ def _register_blueprints(app: Flask) -> None:
     from booking.views import bp as booking_pages
     from gate.api import bp as gate_api
     from museum.api import bp as accounts_api
-    from museum.api import protect_cookie_sessions
+    from museum.api import protect_cookie_sessions, reject_unstorable_parameters
     from museum.openapi import bp as openapi
     from museum.views import bp as accounts_pages
 
     for api in (accounts_api, booking_api, admin_api, gate_api, openapi):
         csrf.exempt(api)  # bearer clients have no cookie to forge; cookie sessions are checked below
         app.register_blueprint(api)
+    app.before_request(reject_unstorable_parameters)
     app.before_request(protect_cookie_sessions)
     app.register_blueprint(accounts_pages)
     app.register_blueprint(booking_pages)
+    app.register_blueprint(__import__("gate.views", fromlist=["bp"]).bp)  # the gate console page
 
 
 def _register_health(app: Flask) -> None:

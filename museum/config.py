@@ -43,6 +43,10 @@ class Settings:
     #: Whether a visitor who went out may come back in on the same ticket.
     REENTRY_ALLOWED: bool = False
     DEFAULT_LOCALE: str = "zh"
+    #: How many proxies (load balancers) stand in front and set X-Forwarded-For/-Proto; 0 trusts none.
+    PROXY_HOPS: int = 0
+    #: Send cookies over HTTPS only (set it when the site is served over HTTPS).
+    SECURE_COOKIES: bool = False
     LOG_LEVEL: str = "INFO"
 
     @property
@@ -129,7 +133,12 @@ def _validate(settings: Settings) -> None:
     ):
         if getattr(settings, name) < 1:
             raise ConfigError(f"MUSEUM_{name} must be at least 1")
-    for name in ("BOOKING_CLOSES_BEFORE_START_MIN", "CANCEL_DEADLINE_BEFORE_START_MIN", "ENTRY_GRACE_BEFORE_MIN"):
+    for name in (
+        "BOOKING_CLOSES_BEFORE_START_MIN",
+        "CANCEL_DEADLINE_BEFORE_START_MIN",
+        "ENTRY_GRACE_BEFORE_MIN",
+        "PROXY_HOPS",
+    ):
         if getattr(settings, name) < 0:
             raise ConfigError(f"MUSEUM_{name} must not be negative")
     if settings.DEFAULT_LOCALE not in {"zh", "en"}:

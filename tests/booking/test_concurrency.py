@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import requests
 from sqlalchemy import func, select
@@ -19,15 +20,15 @@ from museum import db
 from tests.helpers import auth_headers, make_slot, make_visitor, visitor_json
 
 
-def fire_together(requests_to_send: list[tuple[str, dict, dict]]) -> list[requests.Response]:
-    """POST every (url, json, headers) at the same moment from its own thread and connection."""
+def fire_together(requests_to_send: list[tuple[str, dict, dict]], method: str = "post") -> list[requests.Response]:
+    """Send every (url, json, headers) at the same moment from its own thread and connection."""
     barrier = threading.Barrier(len(requests_to_send))
 
     def send(item):
         url, body, headers = item
         with requests.Session() as http:
             barrier.wait(timeout=60)
-            return http.post(url, json=body, headers=headers, timeout=120)
+            return http.request(method, url, json=body, headers=headers, timeout=120)
 
     with ThreadPoolExecutor(max_workers=len(requests_to_send)) as pool:
         return list(pool.map(send, requests_to_send))
@@ -101,3 +102,32 @@ def test_one_account_racing_itself_stays_within_its_daily_limit(app, live_url):
     limit = app.config["MUSEUM"].MAX_BOOKINGS_PER_ACCOUNT_PER_DAY
     assert outcome == Counter({"created": limit, "409 limit_reached": 10 - limit})
     assert active_bookings() == limit
+
+
+def test_saving_the_same_person_eight_times_at_once_saves_one(live_url):
+    from booking.models import Person
+
+    headers = auth_headers(make_visitor())
+    body = {"name": "Zhao Liu", "id_type": "cn_id", "id_number": visitor_json(9)["id_number"]}
+    responses = fire_together([(f"{live_url}/api/v1/persons", body, headers)] * 8)
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    db.session().commit()
+    assert db.session().scalar(select(func.count(Person.id))) == 1
+
+
+def test_opening_a_new_day_and_its_slots_at_once_from_many_requests(live_url):
+    from museum.models import Role
+    from tests.helpers import TOMORROW, make_account
+
+    ops = auth_headers(make_account(Role.OPS))
+    day = (TOMORROW + timedelta(days=1)).isoformat()
+    days = fire_together([(f"{live_url}/api/v1/admin/days/{day}", {"open": True}, ops)] * 8, method="put")
+    assert {r.status_code for r in days} == {200}
+    other_day = (TOMORROW + timedelta(days=2)).isoformat()
+    slots = fire_together([
+        (f"{live_url}/api/v1/admin/slots", {"date": other_day, "start": f"{9 + n:02d}:00", "end": f"{9 + n:02d}:30",
+                                            "capacity": 10}, ops)
+        for n in range(8)
+    ])  # fmt: skip
+    assert [r.status_code for r in slots] == [201] * 8

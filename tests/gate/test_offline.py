@@ -125,3 +125,12 @@ def test_sync_rejects_malformed_batches_whole(client, frozen_time):
         response = client.post(SYNC, json=body, headers=gate)
         assert response.status_code == 422, body
     assert scans_recorded() == 0
+
+
+def test_an_offline_admission_on_the_wrong_day_is_flagged_and_does_not_use_the_ticket(client, frozen_time):
+    _, _, booking = book_today(client, frozen_time, seeds=(1,))
+    code = booking["tickets"][0]["code"]
+    yesterday = {**offline_scan(code, "y-1"), "scanned_at": datetime(2026, 7, 9, 10, 0, tzinfo=SHANGHAI).isoformat()}
+    result = client.post(SYNC, json={"scans": [yesterday]}, headers=gate_headers()).get_json()["results"][0]
+    assert result["conflict"] == "wrong_day"
+    assert scan(client, gate_headers(), code)["verdict"] == "admitted"
