@@ -6,10 +6,14 @@ on the ticket, inside the gate's transaction (they only execute statements, neve
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session, joinedload
+from dataclasses import dataclass
+from datetime import date, time
 
-from booking.models import Booking, Ticket
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from booking.models import Booking, Person, Ticket
+from museum.models import Day, Slot
 
 _ADMIT = (
     update(Ticket)
@@ -46,18 +50,60 @@ _LEAVE = (
     .returning(Ticket.inside)
     .execution_options(synchronize_session=False)
 )
-_BY_REFERENCE = (
-    select(Ticket)
-    .where(Ticket.reference == bindparam("reference"))
-    .options(joinedload(Ticket.booking).joinedload(Booking.slot))
-)
 
 
-def find_ticket(session: Session, reference: str) -> Ticket | None:
-    """The ticket with this reference, fresh from the database, with its booking and slot."""
-    return session.scalars(
-        _BY_REFERENCE, {"reference": reference}, execution_options={"populate_existing": True}
-    ).first()
+@dataclass(frozen=True)
+class EntryTicket:
+    """What a gate needs to know of a ticket, read in one query (no personal data beyond the masks)."""
+
+    id: int
+    reference: str
+    booking_id: int
+    party_size: int
+    admitted: int
+    revoked: bool
+    visit_date: date
+    slot_id: int
+    venue_id: int
+    start: time
+    end: time
+    holder_name: str | None
+    id_masked: str | None
+    #: Whether operations allow entry after the window on the ticket's day.
+    late_entry_allowed: bool
+
+
+_ENTRY_TICKET = (
+    select(
+        Ticket.id, Ticket.reference, Ticket.booking_id, Ticket.party_size, Ticket.admitted,
+        Ticket.revoked_at.is_not(None), Ticket.visit_date, Slot.id, Slot.venue_id, Slot.start_time, Slot.end_time,
+        Ticket.holder_name, Person.id_masked, Day.late_entry_allowed,
+    )
+    .join(Booking, Booking.id == Ticket.booking_id)
+    .join(Slot, Slot.id == Booking.slot_id)
+    .join(Day, Day.date == Slot.date)
+    .outerjoin(Person, Person.id == Ticket.person_id)
+)  # fmt: skip
+_BY_REFERENCE = _ENTRY_TICKET.where(Ticket.reference == bindparam("reference"))
+_BY_ID = _ENTRY_TICKET.where(Ticket.id == bindparam("ticket"))
+_ENTRY_STATE = select(Ticket.admitted, Ticket.revoked_at.is_not(None)).where(Ticket.id == bindparam("ticket"))
+
+
+def find_ticket(session: Session, reference: str) -> EntryTicket | None:
+    """The ticket with this reference as a gate sees it, or None."""
+    row = session.execute(_BY_REFERENCE, {"reference": reference}).first()
+    return EntryTicket(*row) if row else None
+
+
+def get_entry_ticket(session: Session, ticket_id: int) -> EntryTicket | None:
+    row = session.execute(_BY_ID, {"ticket": ticket_id}).first()
+    return EntryTicket(*row) if row else None
+
+
+def entry_state(session: Session, ticket_id: int) -> tuple[int, bool]:
+    """How many of the party have entered, and whether the ticket is revoked, as committed now."""
+    admitted, revoked = session.execute(_ENTRY_STATE, {"ticket": ticket_id}).one()
+    return admitted, revoked
 
 
 def admit(session: Session, ticket_id: int, count: int) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from gate.models import Device, Gate, GateKind
@@ -82,11 +82,14 @@ def revoke_device(actor: Account, device_id: int) -> Device:
     return device
 
 
+_DEVICE_BY_TOKEN = select(Device).where(Device.token_hash == bindparam("token_hash"))
+
+
 def device_for_token(token: str) -> Device | None:
     """The active device this token belongs to (its last-seen time is not written on every scan)."""
     if not token.startswith(DEVICE_TOKEN_PREFIX):
         return None
-    device = db.session().scalar(select(Device).where(Device.token_hash == _token_hash(token)))
+    device = db.session().scalar(_DEVICE_BY_TOKEN, {"token_hash": _token_hash(token)})
     if device is None or not device.active or not device.gate.active:
         return None
     return device

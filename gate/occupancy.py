@@ -32,27 +32,34 @@ _EXIT = (
 _EXISTS = select(Occupancy.venue_id).where(Occupancy.venue_id == bindparam("venue"), Occupancy.date == bindparam("day"))
 
 
-def ensure_row(session: Session, venue_id: int, day: date) -> None:
-    """The day's counter row of a venue, created on the first scan of the day."""
-    if session.execute(_EXISTS, {"venue": venue_id, "day": day}).first() is None:
-        try:
-            with session.begin_nested():
-                session.execute(insert(Occupancy).values(venue_id=venue_id, date=day, inside=0, entered=0, exited=0))
-        except IntegrityError:
-            pass  # another gate created it at the same moment
+def ensure_row(session: Session, venue_id: int, day: date) -> bool:
+    """Create the day's counter row of a venue if it is missing; True if it was missing."""
+    if session.execute(_EXISTS, {"venue": venue_id, "day": day}).first() is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.execute(insert(Occupancy).values(venue_id=venue_id, date=day, inside=0, entered=0, exited=0))
+    except IntegrityError:
+        pass  # another gate created it at the same moment
+    return True
 
 
 def enter(session: Session, venue_id: int, day: date, count: int, safe_capacity: int) -> bool:
     """Count ``count`` people in; False (nothing changed) if that would pass the safe capacity.
 
     A ``safe_capacity`` of 0 means no limit (offline admissions that already happened use it).
+    One statement on the busy path; the day's row is created by the day's first scan.
     """
-    ensure_row(session, venue_id, day)
     params = {"venue": venue_id, "day": day, "n": count, "cap": safe_capacity}
-    return session.execute(_ENTER, params).rowcount == 1
+    if session.execute(_ENTER, params).rowcount == 1:
+        return True
+    if ensure_row(session, venue_id, day):
+        return session.execute(_ENTER, params).rowcount == 1
+    return False
 
 
 def exit_(session: Session, venue_id: int, day: date, count: int) -> None:
     """Count ``count`` people out."""
-    ensure_row(session, venue_id, day)
-    session.execute(_EXIT, {"venue": venue_id, "day": day, "n": count})
+    params = {"venue": venue_id, "day": day, "n": count}
+    if session.execute(_EXIT, params).rowcount == 0 and ensure_row(session, venue_id, day):
+        session.execute(_EXIT, params)

@@ -22,18 +22,16 @@ def outcome_json(outcome: ScanOutcome) -> dict:
     ticket = outcome.ticket
     ticket_json = None
     if ticket is not None:
-        slot = ticket.booking.slot
-        person = ticket.person
         ticket_json = {
             "id": ticket.id,
             "reference": ticket.reference,
             "booking_id": ticket.booking_id,
             "date": ticket.visit_date.isoformat(),
-            "start": local_datetime(slot.date, slot.start_time, settings.tz).isoformat(),
-            "end": local_datetime(slot.date, slot.end_time, settings.tz).isoformat(),
+            "start": local_datetime(ticket.visit_date, ticket.start, settings.tz).isoformat(),
+            "end": local_datetime(ticket.visit_date, ticket.end, settings.tz).isoformat(),
             "party_size": ticket.party_size,
-            "name_masked": mask_name(ticket.holder_name or person.name) if person else None,
-            "id_masked": person.id_masked if person else None,
+            "name_masked": mask_name(ticket.holder_name) if ticket.holder_name else None,
+            "id_masked": ticket.id_masked,
         }
     return {
         "verdict": outcome.verdict.value,

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking import admission
-from booking.models import Ticket
+from booking.admission import EntryTicket
 from gate.models import Device, Direction, Gate, Scan, Verdict
 from gate.occupancy import enter, exit_
 from museum import db
@@ -27,7 +27,7 @@ from museum.codes import REFERENCE_ALPHABET, REFERENCE_LENGTH, InvalidCode, deco
 from museum.config import Settings
 from museum.errors import Invalid
 from museum.keys import public_keys
-from museum.models import Account, Day
+from museum.models import Account
 
 _REFERENCE = re.compile(f"[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}")
 MAX_COUNT = 255
@@ -57,7 +57,7 @@ class ScanOutcome:
     admitted: int
     party_size: int
     already_admitted: int
-    ticket: Ticket | None
+    ticket: EntryTicket | None
     scan_id: int | None = None
     #: True when this answer is the stored one of an earlier scan with the same nonce.
     replayed: bool = False
@@ -109,7 +109,7 @@ def resolve_gate(actor: ScanActor, gate_key: str | None) -> Gate:
     return gate
 
 
-def identify(session: Session, code: str) -> Ticket:
+def identify(session: Session, code: str) -> EntryTicket:
     """The ticket a scanned code or typed reference names; raises ``Refused('invalid_code')``."""
     text = (code or "").strip().upper()
     if _REFERENCE.fullmatch(text):
@@ -125,13 +125,12 @@ def identify(session: Session, code: str) -> Ticket:
     return ticket
 
 
-def check_entry_time(ticket: Ticket, now: datetime, settings: Settings, late_entry_allowed: bool) -> None:
+def check_entry_time(ticket: EntryTicket, now: datetime, settings: Settings) -> None:
     """Raises ``Refused`` with ``too_early`` or ``too_late`` outside the ticket's entry window."""
-    slot = ticket.booking.slot
-    opens = local_datetime(slot.date, slot.start_time, settings.tz) - timedelta(minutes=settings.ENTRY_GRACE_BEFORE_MIN)
-    if now < opens:
+    opens = local_datetime(ticket.visit_date, ticket.start, settings.tz)
+    if now < opens - timedelta(minutes=settings.ENTRY_GRACE_BEFORE_MIN):
         raise Refused("too_early")
-    if now >= local_datetime(slot.date, slot.end_time, settings.tz) and not late_entry_allowed:
+    if now >= local_datetime(ticket.visit_date, ticket.end, settings.tz) and not ticket.late_entry_allowed:
         raise Refused("too_late")
 
 
@@ -142,16 +141,15 @@ def _decide(session: Session, gate: Gate, request: ScanRequest, now: datetime) -
         if not gate.allows(request.direction):
             raise Refused("wrong_direction")
         ticket = identify(session, request.code)
-        if ticket.revoked_at is not None:
+        if ticket.revoked:
             raise Refused("revoked")
         today = now.astimezone(settings.tz).date()
         if ticket.visit_date != today:
             raise Refused("wrong_day")
-        if ticket.booking.slot.venue_id != gate.venue_id:
+        if ticket.venue_id != gate.venue_id:
             raise Refused("wrong_venue")
         if request.direction is Direction.IN:
-            late_ok = bool(session.scalar(select(Day.late_entry_allowed).where(Day.date == today)))
-            check_entry_time(ticket, now, settings, late_ok)
+            check_entry_time(ticket, now, settings)
             _let_in(session, gate, ticket, request.count, today, settings)
         else:
             _let_out(session, gate, ticket, request.count, today)
@@ -167,19 +165,16 @@ def _decide(session: Session, gate: Gate, request: ScanRequest, now: datetime) -
     return ScanOutcome(Verdict.ADMITTED, None, request.count, ticket.party_size, ticket.admitted, ticket)
 
 
-def _let_in(session: Session, gate: Gate, ticket: Ticket, count: int, today, settings: Settings) -> None:
-    admitted = admission.admit(session, ticket.id, count)
-    if admitted is None:
+def _let_in(session: Session, gate: Gate, ticket: EntryTicket, count: int, today, settings: Settings) -> None:
+    reentry = False
+    if admission.admit(session, ticket.id, count) is None:
         if settings.REENTRY_ALLOWED and admission.reenter(session, ticket.id, count) is not None:
-            admitted = ticket.admitted
+            reentry = True
         else:
-            session.refresh(ticket)
-            if ticket.revoked_at is not None:
+            admitted, revoked = admission.entry_state(session, ticket.id)  # as it is now, not as first read
+            if revoked:
                 raise Refused("revoked")
-            raise Refused("already_admitted" if ticket.admitted >= ticket.party_size else "exceeds_party")
-        reentry = True
-    else:
-        reentry = False
+            raise Refused("already_admitted" if admitted >= ticket.party_size else "exceeds_party")
     if not enter(session, gate.venue_id, today, count, gate.venue.safe_capacity):
         if reentry:
             admission.leave(session, ticket.id, count)
@@ -188,10 +183,13 @@ def _let_in(session: Session, gate: Gate, ticket: Ticket, count: int, today, set
         raise Refused("museum_full")
 
 
-def _let_out(session: Session, gate: Gate, ticket: Ticket, count: int, today) -> None:
+def _let_out(session: Session, gate: Gate, ticket: EntryTicket, count: int, today) -> None:
     if not admission.leave(session, ticket.id, count):
         raise Refused("not_inside")
     exit_(session, gate.venue_id, today, count)
+
+
+_INSERT_SCAN = insert(Scan.__table__).returning(Scan.id)
 
 
 def record_scan(
@@ -204,7 +202,7 @@ def record_scan(
     offline: bool,
 ) -> int:
     """Add the scan's row to the caller's transaction; raises ``NonceTaken`` if its nonce is recorded."""
-    scan_row = Scan(
+    values = dict(
         nonce=request.nonce,
         gate_id=gate.id,
         device_id=actor.device.id if actor.device else None,
@@ -221,16 +219,13 @@ def record_scan(
         offline=offline,
         conflict=outcome.conflict,
     )
-    session.add(scan_row)
-    if request.nonce:
-        try:
-            with session.begin_nested():
-                session.flush()
-        except IntegrityError:
-            raise NonceTaken() from None
-    else:
-        session.flush()
-    return scan_row.id
+    if not request.nonce:
+        return session.execute(_INSERT_SCAN, values).scalar_one()
+    try:
+        with session.begin_nested():
+            return session.execute(_INSERT_SCAN, values).scalar_one()
+    except IntegrityError:
+        raise NonceTaken() from None
 
 
 def scan_by_nonce(nonce: str) -> ScanOutcome | None:
@@ -239,7 +234,7 @@ def scan_by_nonce(nonce: str) -> ScanOutcome | None:
     row = session.scalar(select(Scan).where(Scan.nonce == nonce))
     if row is None:
         return None
-    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
+    ticket = admission.get_entry_ticket(session, row.ticket_id) if row.ticket_id else None
     party = ticket.party_size if ticket else 0
     return ScanOutcome(
         row.verdict, row.reason, row.count, party, row.already_admitted, ticket, row.id, True, row.conflict

@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from booking import admission
-from booking.models import Ticket
+from booking.admission import EntryTicket
 from gate.models import Direction, Gate, Verdict
 from gate.occupancy import enter, exit_
 from gate.services import (
@@ -80,7 +80,7 @@ def _record_one(actor: ScanActor, item: OfflineScan) -> SyncResult:
 
 
 def _outcome(session: Session, gate: Gate, item: OfflineScan, day) -> ScanOutcome:
-    ticket: Ticket | None = None
+    ticket: EntryTicket | None = None
     unknown_reason = None
     try:
         ticket = identify(session, item.code)
@@ -94,7 +94,7 @@ def _outcome(session: Session, gate: Gate, item: OfflineScan, day) -> ScanOutcom
             enter(session, gate.venue_id, day, item.count, safe_capacity=0)
         return ScanOutcome(Verdict.ADMITTED, None, item.count, 0, 0, None, conflict="invalid_code")
     before = ticket.admitted
-    if ticket.visit_date != day or ticket.booking.slot.venue_id != gate.venue_id:
+    if ticket.visit_date != day or ticket.venue_id != gate.venue_id:
         # Let through on the wrong day or at another venue's gate: counted as present, ticket untouched.
         if item.direction is Direction.IN:
             enter(session, gate.venue_id, day, item.count, safe_capacity=0)
@@ -104,7 +104,7 @@ def _outcome(session: Session, gate: Gate, item: OfflineScan, day) -> ScanOutcom
     return ScanOutcome(Verdict.ADMITTED, None, item.count, ticket.party_size, before, ticket, conflict=conflict)
 
 
-def _apply(session: Session, gate: Gate, ticket: Ticket, item: OfflineScan, day) -> str | None:
+def _apply(session: Session, gate: Gate, ticket: EntryTicket, item: OfflineScan, day) -> str | None:
     """Bring the server's state in line with a passage that already happened; the conflict, if any."""
     if item.direction is Direction.OUT:
         if not admission.leave(session, ticket.id, item.count):
@@ -112,7 +112,7 @@ def _apply(session: Session, gate: Gate, ticket: Ticket, item: OfflineScan, day)
         exit_(session, gate.venue_id, day, item.count)
         return None
     conflict = None
-    if ticket.revoked_at is not None:
+    if ticket.revoked:
         conflict = "admitted_after_revoke"
     elif admission.admit(session, ticket.id, item.count) is None:
         conflict = "double_admission"

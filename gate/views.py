@@ -64,6 +64,7 @@ UI_TEXTS = {
     "conflicts": _l("%(n)s offline admissions clashed with the server; operations staff have been told."),
     "again": _l("Let in %(n)s more with the same code"),
     "not_checked": _l("not checked"),
+    "storage_full": _l("This device's storage is full: new offline scans cannot be kept."),
     "bundle_age": _l("Entry data from %(time)s"),
     "bundle_none": _l("No entry data on this device yet"),
     "offline_check_time": _l("Offline check: %(ms)s ms per code"),

@@ -48,6 +48,7 @@ class Lane:
     app: object
     codes: list[str]
     slot_id: int
+    group_code: str
     port: int = 0
     server: object = None
     thread: threading.Thread | None = None
@@ -76,7 +77,8 @@ class Lane:
 
 @pytest.fixture
 def lane(tmp_path):
-    """A fresh database with a slot today whose entry is open now, two booked tickets, and gate and ops logins."""
+    """A fresh database with a slot today whose entry is open now, two booked tickets, a group code for five,
+    and gate and ops logins."""
     from admin.services import create_slot, set_day_open
     from booking.persons import VisitorInput
     from booking.services import create_booking
@@ -85,6 +87,7 @@ def lane(tmp_path):
     from museum.clock import local_now
     from museum.migrate import upgrade
     from museum.models import Role
+    from tests.helpers import make_party_ticket
 
     url = f"sqlite:///{tmp_path}/gate.db"
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "y" * 32, "RATELIMIT_ENABLED": False})
@@ -116,9 +119,10 @@ def lane(tmp_path):
             ],
         )
         codes = [ticket.code for ticket in result.booking.tickets]
+        group_code = make_party_ticket(slot, 5, visitor).code
         slot_id = slot.id
     folder = os.environ.get("MUSEUM_GATE_SCREENSHOTS")
-    lane = Lane(app, codes, slot_id, screenshots=Path(folder) if folder else None)
+    lane = Lane(app, codes, slot_id, group_code, screenshots=Path(folder) if folder else None)
     lane.start()
     try:
         yield lane
@@ -189,6 +193,12 @@ def test_a_lane_admits_and_refuses_online_keeps_deciding_offline_and_uploads_whe
     scan(page, first)
     expect(verdict).to_have_attribute("data-verdict", "refused")
     expect(reason).to_have_text("This booking has already been used for entry.")
+
+    # Only the canonical spelling is a code: the last character's unused bit set is not.
+    base32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    noncanonical = second[:-1] + base32[base32.index(second[-1]) ^ 1]
+    checked = page.evaluate("(code) => window.gateConsole.checkOffline(code)", noncanonical)
+    assert (checked["verdict"], checked["reason"]) == ("refused", "invalid_code")
 
     # A typed reference cannot be checked offline.
     reference = page.evaluate("(code) => window.gateConsole.checkOffline(code)", "ACDEFGHJKM")
@@ -267,3 +277,47 @@ def test_the_console_is_chinese_for_a_chinese_browser(browser, lane):
         shot(page, lane, "refused-zh")
     finally:
         context.close()
+
+
+def test_a_group_code_lets_in_as_many_as_chosen_and_people_go_out(page, lane):
+    from playwright.sync_api import expect
+
+    page.goto(f"{lane.url}/login?next=/gate")
+    page.get_by_label("E-mail address").fill(GATE_EMAIL)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_function("() => window.gateStats && window.gateStats.bundleVersion")
+    verdict, count = page.locator("#verdict"), page.get_by_label("People")
+
+    scan(page, lane.group_code)  # the leader first
+    expect(verdict).to_have_attribute("data-verdict", "admitted")
+    expect(page.locator("#verdict-numbers")).to_contain_text("Still to enter4")
+    expect(count.locator("option")).to_have_count(4)  # 1..what is left of the party
+    expect(count).to_have_value("4")
+    count.select_option("3")
+    again = page.get_by_role("button", name="Let in 3 more with the same code")
+    again.click()
+    expect(page.locator("#verdict-numbers")).to_contain_text("Let in now3")
+    expect(page.locator("#verdict-numbers")).to_contain_text("Still to enter1")
+    expect(page.locator("#code")).to_be_focused()
+    page.locator("#verdict").click()
+
+    count.select_option("1")
+    scan(page, lane.group_code)
+    expect(page.locator("#verdict-numbers")).to_contain_text("Still to enter0")
+    expect(again).to_be_hidden()
+    expect(page.locator("#hour-count")).to_have_text("5")
+    page.locator("#verdict").click()
+
+    scan(page, lane.group_code)  # all five are in
+    expect(verdict).to_have_attribute("data-verdict", "refused")
+    expect(page.locator("#verdict-reason")).to_have_text("This booking has already been used for entry.")
+    page.locator("#verdict").click()
+
+    page.get_by_role("button", name="Out", exact=True).click()
+    expect(page.get_by_role("button", name="Out", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#code")).to_be_focused()
+    scan(page, lane.group_code)
+    expect(verdict).to_have_attribute("data-verdict", "admitted")
+    expect(page.locator("#verdict-numbers")).to_contain_text("Let out now1")
+    expect(page.locator("#hour-count")).to_have_text("5")  # exits do not count as entries

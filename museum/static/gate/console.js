@@ -573,7 +573,7 @@
   function enqueue(item) {
     const queue = load(STORE.queue, []);
     queue.push(item);
-    if (!save(STORE.queue, queue)) showAlert("localStorage full");
+    if (!save(STORE.queue, queue)) showAlert(T.storage_full);
   }
 
   function removeFromQueue(nonces) {
@@ -618,9 +618,16 @@
         } catch {
           response = null;
         }
+        let body = null;
         if (response && response.ok) {
-          const body = await response.json();
-          const nonces = new Set(body.results.map((result) => result.nonce));
+          try {
+            body = await response.json();
+          } catch {
+            response = null; // cut off mid-answer: try again later
+          }
+        }
+        const nonces = new Set(body && Array.isArray(body.results) ? body.results.map((result) => result.nonce) : []);
+        if (batch.some((item) => nonces.has(item.nonce))) {
           stats.conflicts += body.results.filter((result) => result.recorded && result.conflict).length;
           stats.synced += body.results.filter((result) => result.recorded).length;
           markSynced(nonces);
@@ -1042,11 +1049,13 @@
         if (!active || active === document.body) focusInput();
       }, 0),
     );
+    // A code's characters typed elsewhere (a control reached with Tab) go to the code field; Enter and
+    // Space keep working on buttons, and a select keeps its own keys.
     document.addEventListener("keydown", (event) => {
       const active = document.activeElement;
       if (active === el.code || event.ctrlKey || event.metaKey || event.altKey) return;
       if (active && active.tagName === "SELECT") return;
-      if (event.key.length === 1 || event.key === "Enter") focusInput();
+      if (/^[A-Za-z0-9]$/.test(event.key)) focusInput();
     });
     el.dirIn.addEventListener("click", () => {
       setDirection("in");
