@@ -14,7 +14,7 @@ from gate.models import Gate
 from museum import db
 from museum.clock import utcnow
 from museum.keys import public_key_bytes
-from museum.models import Day
+from museum.models import Day, Slot
 
 
 def build_bundle(gate: Gate) -> dict:
@@ -31,6 +31,9 @@ def build_bundle(gate: Gate) -> dict:
         select(Ticket.reference, Ticket.admitted).where(Ticket.visit_date == today, Ticket.admitted > 0)
     ).all()
     late_entry = bool(session.scalar(select(Day.late_entry_allowed).where(Day.date == today)))
+    slots = session.scalars(
+        select(Slot.id).where(Slot.date == today, Slot.venue_id == gate.venue_id).order_by(Slot.id)
+    ).all()
     content = {
         "date": today.isoformat(),
         "timezone": settings.TIMEZONE,
@@ -40,6 +43,7 @@ def build_bundle(gate: Gate) -> dict:
             {"id": key_id, "public_key": base64.b64encode(raw).decode()}
             for key_id, raw in sorted(public_key_bytes().items())
         ],
+        "slots": list(slots),  # today's slots at this gate's venue: other codes are wrong_venue
         "revoked": sorted(revoked),
         "admitted": {reference: count for reference, count in sorted(admitted)},
         "rules": {

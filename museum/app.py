@@ -88,6 +88,7 @@ def _register_blueprints(app: Flask) -> None:
     from booking.api import bp as booking_api
     from booking.views import bp as booking_pages
     from gate.api import bp as gate_api
+    from gate.views import bp as gate_pages
     from museum.api import bp as accounts_api
     from museum.api import protect_cookie_sessions, reject_unstorable_parameters
     from museum.openapi import bp as openapi
@@ -100,7 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     app.before_request(protect_cookie_sessions)
     app.register_blueprint(accounts_pages)
     app.register_blueprint(booking_pages)
-    app.register_blueprint(__import__("gate.views", fromlist=["bp"]).bp)  # the gate console page
+    app.register_blueprint(gate_pages)
 
 
 def _register_health(app: Flask) -> None:
