@@ -10,6 +10,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,6 +95,15 @@ def request(host: str, port: int, method: str, path: str, body=None, headers=Non
         return response.status, (json.loads(data) if data else {})
     finally:
         connection.close()
+
+
+def run_threads(target, work: list) -> None:
+    """One thread per item of ``work`` (``target(*item)``), all started together; returns when all end."""
+    threads = [threading.Thread(target=target, args=item) for item in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def percentile(values: list[float], fraction: float) -> float:

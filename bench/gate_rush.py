@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_env, describe_latencies, gunicorn, request, reset_database
+from bench.common import bench_env, describe_latencies, gunicorn, request, reset_database, run_threads
 
 PROCESSES = 4
 
@@ -108,11 +108,7 @@ def run_scanner_group(port: int, work: list[tuple[str, list[str]]]) -> list[tupl
         with lock:
             results.extend(local)
 
-    threads = [threading.Thread(target=scanner, args=item) for item in work]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(scanner, work)
     return results
 
 

@@ -117,11 +117,7 @@ def run_client_group(port: int, slot_ids: list[int], work: list[list[tuple[str, 
         with lock:
             results.extend(local)
 
-    threads = [threading.Thread(target=client, args=(items,)) for items in work]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(client, [(items,) for items in work])
     return results
 
 

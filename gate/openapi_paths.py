@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
+from gate.services import REFUSAL_REASONS as REASONS
 from museum.openapi import BOOLEAN, DATE, DATETIME, INTEGER, STRING, obj, operation, path_id, ref
 
-REASONS = [
-    "invalid_code", "revoked", "wrong_day", "too_early", "too_late", "already_admitted", "exceeds_party",
-    "museum_full", "not_inside", "wrong_direction", "wrong_venue",
-]  # fmt: skip
 NULLABLE_STRING = {"type": ["string", "null"]}
 AUTH_NOTE = (
     " A gate device sends its own token as `Authorization: Bearer dev_…`; staff need the gate, ops or admin role."

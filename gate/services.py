@@ -29,6 +29,20 @@ from museum.errors import Invalid
 from museum.keys import public_keys
 from museum.models import Account
 
+#: Why a scan can be refused (API.md, plus wrong_direction, wrong_venue and exceeds_party).
+REFUSAL_REASONS = (
+    "invalid_code",
+    "revoked",
+    "wrong_day",
+    "too_early",
+    "too_late",
+    "already_admitted",
+    "exceeds_party",
+    "museum_full",
+    "not_inside",
+    "wrong_direction",
+    "wrong_venue",
+)
 _REFERENCE = re.compile(f"[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}")
 MAX_COUNT = 255
 

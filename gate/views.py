@@ -10,6 +10,7 @@ from flask_wtf.csrf import generate_csrf
 
 from gate import services
 from gate.models import Gate
+from gate.services import REFUSAL_REASONS as REASONS
 from museum.auth import current_account, require_role
 from museum.errors import Invalid, NotFound
 from museum.messages import MESSAGES
@@ -17,20 +18,6 @@ from museum.models import Role
 
 bp = Blueprint("gate_pages", __name__, template_folder="templates")
 
-#: The reasons a scan is refused (API.md), plus the console's own when it decides offline.
-REASONS = (
-    "invalid_code",
-    "revoked",
-    "wrong_day",
-    "too_early",
-    "too_late",
-    "already_admitted",
-    "exceeds_party",
-    "museum_full",
-    "not_inside",
-    "wrong_direction",
-    "wrong_venue",
-)
 OFFLINE_REASONS = {
     "offline_reference": _l("Offline: a typed reference cannot be checked. Scan the QR code."),
     "offline_no_bundle": _l("Offline, and this device has no entry data yet: codes cannot be checked."),

@@ -9,23 +9,11 @@ from html import unescape
 
 import pytest
 
+from gate.services import REFUSAL_REASONS as REASONS
 from museum.models import Role
 from tests.helpers import PASSWORD, make_account
 
 CONFIG = re.compile(r'<script id="gate-config" type="application/json">(.*?)</script>', re.S)
-REASONS = (
-    "invalid_code",
-    "revoked",
-    "wrong_day",
-    "too_early",
-    "too_late",
-    "already_admitted",
-    "exceeds_party",
-    "museum_full",
-    "not_inside",
-    "wrong_direction",
-    "wrong_venue",
-)
 
 
 def log_in(client, email: str) -> None:
