@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_env, describe_latencies, gunicorn, request, reset_database
+from bench.common import bench_env, describe_latencies, gunicorn, request, reset_database, run_threads
 
 PROCESSES = 4
 
