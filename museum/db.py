@@ -156,13 +156,24 @@ def close_session(_exc=None) -> None:
 def write_transaction() -> Iterator[Session]:
     """One use case's transaction: commits when the block ends, rolls everything back if it raises.
 
-    Any read transaction still open in this session is ended first, so that on SQLite the write starts
-    with ``BEGIN IMMEDIATE`` instead of upgrading a stale read snapshot.
+    On SQLite, any read transaction still open in this session is ended first, so that the write starts
+    with ``BEGIN IMMEDIATE`` instead of upgrading a stale read snapshot. On PostgreSQL (READ COMMITTED:
+    every statement sees what is committed when it starts) an open read transaction simply goes on and
+    becomes the write: that saves a commit, a begin and a connection checkout on every request.
     """
     db_session = session()
+    database = get_db()
+    if not database.is_sqlite and db_session.in_transaction():
+        try:
+            yield db_session
+        except BaseException:
+            db_session.rollback()
+            raise
+        db_session.commit()
+        return
     if db_session.in_transaction():
         db_session.commit()
-    queue = get_db().writer_queue
+    queue = database.writer_queue
     with queue.turn() if queue else nullcontext():
         token = _immediate.set(True)
         try:
