@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from booking import queries, services
+from booking import idempotency, queries, services
 from booking.persons import VisitorInput, archive_person, save_person
 from booking.qr import qr_png, qr_svg
 from booking.schemas import booking_json, slot_json
-from museum.api import is_row_id, json_body, parse_date, require_fields
+from museum.api import is_row_id, json_body, parse_date, require_fields, storable
 from museum.auth import current_account, require_role
 from museum.clock import utcnow
 from museum.errors import Invalid
@@ -16,7 +16,6 @@ from museum.extensions import limiter
 from museum.models import Role
 
 bp = Blueprint("api_booking", __name__, url_prefix="/api/v1")
-MAX_IDEMPOTENCY_KEY = 200
 
 
 def _settings():
@@ -64,8 +63,8 @@ def create_booking():
     """Book a slot for 1..N real-name visitors."""
     account = current_account()
     key = request.headers.get("Idempotency-Key", "").strip() or None
-    if key and len(key) > MAX_IDEMPOTENCY_KEY:
-        raise Invalid({"Idempotency-Key": f"Use at most {MAX_IDEMPOTENCY_KEY} characters."})
+    if key and (len(key) > idempotency.MAX_KEY_LENGTH or not storable(key)):
+        raise Invalid({"Idempotency-Key": f"Use at most {idempotency.MAX_KEY_LENGTH} characters."})
     data = json_body()
     if not is_row_id(data.get("slot_id")):
         raise Invalid({"slot_id": "The id of a slot."})

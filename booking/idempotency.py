@@ -14,6 +14,8 @@ from booking.models import IdempotencyRecord
 from museum import db
 from museum.errors import DomainError
 
+MAX_KEY_LENGTH = 200
+
 
 class KeyTaken(Exception):
     """Another request with the same Idempotency-Key committed first."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
@@ -255,27 +256,38 @@ def _columns(obj, model) -> dict:
     return {column.key: getattr(obj, column.key) for column in model.__table__.columns if column.key != "id"}
 
 
+def cancel_refusal(actor: Account, booking: Booking, now: datetime) -> DomainError | None:
+    """Why ``actor`` may not cancel this confirmed booking now, or None when they may.
+
+    The owner may cancel until the deadline; operations staff at any time; nobody once someone of it
+    has entered. Pages ask this to decide whether to offer the button.
+    """
+    is_ops = actor.role in (Role.OPS, Role.ADMIN)
+    if booking.account_id != actor.id and not is_ops:
+        return Forbidden("Only operations staff can cancel other people's bookings.")
+    if not is_ops and now >= cancel_deadline(booking.slot, _settings()):
+        return DomainError("cancel_deadline_passed", "This booking can no longer be cancelled.")
+    if any(ticket.admitted for ticket in booking.tickets):
+        return DomainError("already_admitted", "Visitors of this booking have already entered.")
+    return None
+
+
 def cancel_booking(actor: Account, booking_id: int) -> Booking:
     """Cancel a booking: its places go back to the pool and its tickets' codes are revoked.
 
     The owner may cancel until the deadline; ops and admins at any time. Raises 404 for another
     visitor's booking, ``cancel_deadline_passed``, ``already_admitted``. Cancelling twice is harmless.
     """
-    settings = _settings()
     with db.write_transaction() as session:
         booking = session.get(Booking, booking_id)
-        is_ops = actor.role in (Role.OPS, Role.ADMIN)
         if booking is None or (booking.account_id != actor.id and actor.role not in STAFF_ROLES):
             raise NotFound("booking")
-        if booking.account_id != actor.id and not is_ops:
-            raise Forbidden("Only operations staff can cancel other people's bookings.")
         if booking.status is BookingStatus.CANCELLED:
             return booking
         now = utcnow()
-        if not is_ops and now >= cancel_deadline(booking.slot, settings):
-            raise DomainError("cancel_deadline_passed", "This booking can no longer be cancelled.")
-        if any(ticket.admitted for ticket in booking.tickets):
-            raise DomainError("already_admitted", "Visitors of this booking have already entered.")
+        refusal = cancel_refusal(actor, booking, now)
+        if refusal is not None:
+            raise refusal
         changed = session.execute(
             update(Booking)
             .where(Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED)

@@ -12,10 +12,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from booking import queries, services
+from booking import idempotency, queries, services
 from booking.models import BookingStatus, IdType
 from booking.persons import VisitorInput, archive_person, save_person
-from booking.rules import SlotStatus, cancel_deadline, slot_status
+from booking.rules import SlotStatus, slot_status
 from museum.api import parse_date
 from museum.auth import current_account, require_role
 from museum.clock import local_now, utcnow
@@ -42,8 +42,6 @@ ID_TYPE_LABELS = {
 }
 #: Service messages more precise than the code's general message.
 SPECIFIC_MESSAGES = {"The same person is on this booking twice.": _l("The same person is on this booking twice.")}
-MAX_IDEMPOTENCY_KEY = 200
-#: Ids in URLs stop at the database's integer range: a bigger number is simply not found (never a 500).
 
 
 def _settings():
@@ -177,7 +175,7 @@ def book(slot_id: int):
     if request.method == "GET":
         return _render_book(slot, BookingForm(rows=[{"name": "", "id_type": IdType.CN_ID.value}] * rows))
     form, visitors, sources = _parse_booking_form(rows)
-    key = request.form.get("idempotency_key", "").strip()[:MAX_IDEMPOTENCY_KEY] or None
+    key = request.form.get("idempotency_key", "").strip()[: idempotency.MAX_KEY_LENGTH] or None
     try:
         result = services.create_booking(account, slot.id, visitors, idempotency_key=key)
     except DomainError as exc:
@@ -219,11 +217,11 @@ def booking_detail(booking_id: int):
 
 
 def _render_detail(booking, error: str | None = None):
+    account = current_account()
     can_cancel = (
         booking.status is BookingStatus.CONFIRMED
-        and booking.account_id == current_account().id
-        and utcnow() < cancel_deadline(booking.slot, _settings())
-        and not any(ticket.admitted for ticket in booking.tickets)
+        and booking.account_id == account.id
+        and services.cancel_refusal(account, booking, utcnow()) is None
     )
     return render_template("booking/detail.html", booking=booking, can_cancel=can_cancel, error=error)
 
