@@ -12,7 +12,7 @@ from museum.api import is_row_id, json_body, parse_date, require_fields, storabl
 from museum.auth import current_account, require_role
 from museum.clock import utcnow
 from museum.errors import Invalid
-from museum.extensions import limiter
+from museum.extensions import limited
 from museum.models import Role
 
 bp = Blueprint("api_booking", __name__, url_prefix="/api/v1")
@@ -58,7 +58,7 @@ def slots():
 
 @bp.post("/bookings")
 @require_role(Role.VISITOR)
-@limiter.limit(lambda: current_app.config["MUSEUM_LIMITS"]["booking"], key_func=lambda: str(current_account().id))
+@limited("booking", key_func=lambda: f"account:{current_account().id}")
 def create_booking():
     """Book a slot for 1..N real-name visitors."""
     account = current_account()

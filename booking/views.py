@@ -20,7 +20,7 @@ from museum.api import parse_date
 from museum.auth import current_account, require_role
 from museum.clock import local_now, utcnow
 from museum.errors import DomainError, Invalid, NotFound
-from museum.extensions import limiter
+from museum.extensions import limited
 from museum.messages import error_message
 from museum.models import PoolKind, Role, Slot
 from museum.views import field_message
@@ -160,13 +160,9 @@ def _get_slot(slot_id: int) -> Slot:
     return slot
 
 
-def _booking_limit() -> str:
-    return current_app.config["MUSEUM_LIMITS"]["booking"]
-
-
 @bp.route("/slots/<id:slot_id>/book", methods=["GET", "POST"])
 @require_role(Role.VISITOR)
-@limiter.limit(_booking_limit, key_func=lambda: f"account:{current_user.get_id()}", methods=["POST"])
+@limited("booking", key_func=lambda: f"account:{current_user.get_id()}", methods=["POST"])
 def book(slot_id: int):
     """Choose saved persons and/or add new ones, then book them into the slot."""
     account = current_account()

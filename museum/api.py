@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from museum import auth
 from museum.errors import Invalid
-from museum.extensions import csrf, limiter
+from museum.extensions import csrf, limited, login_key
 
 bp = Blueprint("api_accounts", __name__, url_prefix="/api/v1")
 
@@ -85,7 +85,7 @@ def protect_cookie_sessions() -> None:
 
 
 @bp.post("/auth/register")
-@limiter.limit(lambda: current_app.config["MUSEUM_LIMITS"]["register"])
+@limited("register")
 def register():
     """Create a visitor account."""
     data = json_body()
@@ -97,7 +97,8 @@ def register():
 
 
 @bp.post("/auth/token")
-@limiter.limit(lambda: current_app.config["MUSEUM_LIMITS"]["login"])
+@limited("login", key_func=login_key)
+@limited("login_address")
 def token():
     """Exchange e-mail and password for a bearer token."""
     data = json_body()

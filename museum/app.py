@@ -52,10 +52,15 @@ def create_app(overrides: dict | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE=settings.DEFAULT_LOCALE,
         BABEL_DEFAULT_TIMEZONE=settings.TIMEZONE,
         BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "museum" / "translations"),
-        RATELIMIT_ENABLED=settings.RATELIMIT_ENABLED,
+        RATELIMIT_ENABLED=True,  # the switch is MUSEUM_RATELIMIT_ENABLED, read per request (extensions.limited)
         RATELIMIT_STORAGE_URI=settings.REDIS_URL or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
-        MUSEUM_LIMITS={"login": "10/minute;100/hour", "register": "10/minute", "booking": "20/minute"},
+        MUSEUM_LIMITS={
+            "login": "10/minute;100/hour",  # per address and e-mail
+            "login_address": "300/minute",  # per address, whatever the e-mail
+            "register": "60/minute;600/hour",
+            "booking": "20/minute",  # per account
+        },
     )
     if settings.PROXY_HOPS:
         # Client addresses (rate limits) and the scheme come from the load balancer's headers.

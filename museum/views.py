@@ -12,7 +12,7 @@ from flask_login import current_user, login_user, logout_user
 from museum import auth
 from museum.app import LOCALES
 from museum.errors import DomainError
-from museum.extensions import limiter
+from museum.extensions import limited, login_key
 from museum.messages import error_message
 
 bp = Blueprint("accounts", __name__)
@@ -62,16 +62,9 @@ def safe_next(target: str | None) -> str | None:
     return target.rstrip("?") or "/"
 
 
-def _login_limit() -> str:
-    return current_app.config["MUSEUM_LIMITS"]["login"]
-
-
-def _register_limit() -> str:
-    return current_app.config["MUSEUM_LIMITS"]["register"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limited("login", key_func=login_key, methods=["POST"])
+@limited("login_address", methods=["POST"])
 def login():
     """Log in with e-mail and password, then go back to where the visitor was heading."""
     next_url = safe_next(request.values.get("next"))
@@ -89,7 +82,7 @@ def login():
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_register_limit, methods=["POST"])
+@limited("register", methods=["POST"])
 def register():
     """Create a visitor account and log in."""
     next_url = safe_next(request.values.get("next"))
