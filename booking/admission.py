@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, time
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.orm import Session
 
 from booking.models import Booking, Person, Ticket
@@ -43,6 +43,13 @@ _UNDO_ADMIT = (
     .values(admitted=Ticket.admitted - bindparam("n"), inside=Ticket.inside - bindparam("n"))
     .execution_options(synchronize_session=False)
 )
+_COUNT_INSIDE = (
+    update(Ticket)
+    .where(Ticket.id == bindparam("ticket"))
+    .values(inside=case((Ticket.inside + bindparam("n") > Ticket.party_size, Ticket.party_size),
+                        else_=Ticket.inside + bindparam("n")))
+    .execution_options(synchronize_session=False)
+)  # fmt: skip
 _LEAVE = (
     update(Ticket)
     .where(Ticket.id == bindparam("ticket"), Ticket.inside >= bindparam("n"))
@@ -120,6 +127,12 @@ def reenter(session: Session, ticket_id: int, count: int) -> int | None:
 def undo_admit(session: Session, ticket_id: int, count: int) -> None:
     """Take back an admission of this transaction (when the venue turned out to be full)."""
     session.execute(_UNDO_ADMIT, {"ticket": ticket_id, "n": count})
+
+
+def count_inside(session: Session, ticket_id: int, count: int) -> None:
+    """Note people of the party inside who got in without an admission here (a clash of offline gates),
+    so that they can be let out; never more than the party."""
+    session.execute(_COUNT_INSIDE, {"ticket": ticket_id, "n": count})
 
 
 def leave(session: Session, ticket_id: int, count: int) -> bool:

@@ -295,11 +295,15 @@ def cancel_booking(actor: Account, booking_id: int) -> Booking:
             .execution_options(synchronize_session=False)
         ).rowcount
         if changed:
-            release_places(session, booking.visit_date, booking.slot_id, booking.pool_kind, booking.party_size)
-            session.execute(
+            # Revoke only tickets nobody has entered on: a gate admitting at this very moment either
+            # commits first (then this finds it and refuses) or finds the ticket revoked.
+            revoked = session.execute(
                 update(Ticket)
-                .where(Ticket.booking_id == booking.id, Ticket.revoked_at.is_(None))
+                .where(Ticket.booking_id == booking.id, Ticket.revoked_at.is_(None), Ticket.admitted == 0)
                 .values(revoked_at=now)
                 .execution_options(synchronize_session=False)
-            )
+            ).rowcount
+            if revoked != len(booking.tickets):
+                raise DomainError("already_admitted", "Visitors of this booking have already entered.")
+            release_places(session, booking.visit_date, booking.slot_id, booking.pool_kind, booking.party_size)
     return _load_booking(booking_id)

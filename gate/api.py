@@ -111,8 +111,11 @@ def _offline_scan(item: object, index: int) -> sync.OfflineScan:
         scanned_at = datetime.fromisoformat(item.get("scanned_at") or "")
         if scanned_at.tzinfo is None:
             raise ValueError
+        sync.check_scan_time(scanned_at, f"{field}scanned_at")
     except (TypeError, ValueError):
         errors[f"{field}scanned_at"] = "A time with its offset, ISO 8601."
+    except Invalid as exc:
+        errors.update(exc.fields)
     reason = item.get("reason")
     if reason is not None and (not isinstance(reason, str) or len(reason) > 40):
         errors[f"{field}reason"] = "A reason code."

@@ -27,8 +27,8 @@ def build_bundle(gate: Gate) -> dict:
     revoked = session.scalars(
         select(Ticket.reference).where(Ticket.visit_date == today, Ticket.revoked_at.is_not(None))
     ).all()
-    admitted = session.execute(
-        select(Ticket.reference, Ticket.admitted).where(Ticket.visit_date == today, Ticket.admitted > 0)
+    entered = session.execute(
+        select(Ticket.reference, Ticket.admitted, Ticket.inside).where(Ticket.visit_date == today, Ticket.admitted > 0)
     ).all()
     late_entry = bool(session.scalar(select(Day.late_entry_allowed).where(Day.date == today)))
     slots = session.scalars(
@@ -45,7 +45,8 @@ def build_bundle(gate: Gate) -> dict:
         ],
         "slots": list(slots),  # today's slots at this gate's venue: other codes are wrong_venue
         "revoked": sorted(revoked),
-        "admitted": {reference: count for reference, count in sorted(admitted)},
+        "admitted": {reference: admitted for reference, admitted, _ in sorted(entered)},
+        "inside": {reference: inside for reference, _, inside in sorted(entered) if inside},
         "rules": {
             "entry_grace_minutes": settings.ENTRY_GRACE_BEFORE_MIN,
             "late_entry_allowed": late_entry,

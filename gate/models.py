@@ -72,8 +72,9 @@ class Scan(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: Unique per scan as the device made it: the same offline scan uploaded twice is recorded once.
-    nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: The nonce the device or login sent, prefixed with who sent it ("d12:", "s7:"): the same scan
+    #: uploaded twice is recorded once, and two devices counting 1, 2, 3 never collide.
+    nonce: Mapped[str | None] = mapped_column(String(100), unique=True)
     gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id"))
     device_id: Mapped[int | None] = mapped_column(ForeignKey("gate_devices.id"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))

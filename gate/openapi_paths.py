@@ -16,7 +16,9 @@ SCHEMAS = {
         code={**STRING, "description": "The QR code's text, or the ticket's 10-character reference typed by hand."},
         gate={**STRING, "description": "A gate's key; default: the device's gate, else main."},
         direction={"type": "string", "enum": ["in", "out"], "default": "in"},
-        nonce={**STRING, "maxLength": 64, "description": "Unique per scan; a repeat returns the first verdict."},
+        nonce={**STRING, "maxLength": 64, "description": (
+            "Unique per scan of this device or login; a repeat returns the first verdict, and the same nonce "
+            "with another code or direction is 409 nonce_reused.")},
         count={**INTEGER, "minimum": 1, "default": 1, "description": "People passing on a party code."},
     ),
     "ScanAnswer": obj(
@@ -43,6 +45,9 @@ SCHEMAS = {
         revoked={"type": "array", "items": STRING, "description": "References of today's cancelled tickets."},
         admitted={"type": "object", "additionalProperties": INTEGER,
                   "description": "References admitted today, with how many of each party."},
+        inside={"type": "object", "additionalProperties": INTEGER,
+                "description": "References with people inside now, and how many."},
+        slots={"type": "array", "items": INTEGER, "description": "Today's slots at this gate's venue."},
         rules=obj([], entry_grace_minutes=INTEGER, late_entry_allowed=BOOLEAN, reentry_allowed=BOOLEAN),
     ),
     "OfflineScan": obj(
@@ -55,7 +60,8 @@ SCHEMAS = {
     "SyncAnswer": obj(["results"], results={"type": "array", "items": obj(
         ["nonce", "recorded", "conflict"], nonce=STRING, recorded=BOOLEAN,
         conflict={"type": ["string", "null"], "enum": [
-            "double_admission", "admitted_after_revoke", "exit_without_entry", "invalid_code", None]},
+            "double_admission", "admitted_after_revoke", "exit_without_entry", "invalid_code", "wrong_day",
+            "wrong_venue", "nonce_reused", None]},
         scan_id={"type": ["integer", "null"]},
     )}),
     "Live": obj(

@@ -25,7 +25,7 @@ from museum import db
 from museum.clock import local_datetime, utcnow
 from museum.codes import REFERENCE_ALPHABET, REFERENCE_LENGTH, InvalidCode, decode_code
 from museum.config import Settings
-from museum.errors import Invalid
+from museum.errors import DomainError, Invalid
 from museum.keys import public_keys
 from museum.models import Account
 
@@ -54,6 +54,10 @@ class ScanActor:
     staff: Account | None = None
     device: Device | None = None
 
+    def scoped(self, nonce: str) -> str:
+        """Nonces are unique per device or login: two turnstiles that both count 1, 2, 3 never collide."""
+        return f"d{self.device.id}:{nonce}" if self.device else f"s{self.staff.id}:{nonce}"
+
 
 @dataclass(frozen=True)
 class ScanRequest:
@@ -77,6 +81,8 @@ class ScanOutcome:
     replayed: bool = False
     #: For offline scans: how the passage clashed with the server's state, if it did.
     conflict: str | None = None
+    #: The direction of the stored scan (for telling a retry from another scan under the same nonce).
+    direction: Direction | None = None
 
 
 class Refused(Exception):
@@ -95,19 +101,43 @@ def _settings() -> Settings:
 
 
 def scan(actor: ScanActor, request: ScanRequest) -> ScanOutcome:
-    """Decide on one scan and record it (one transaction). Raises ``Invalid`` for an unknown gate."""
+    """Decide on one scan and record it (one transaction).
+
+    Raises ``Invalid`` for an unknown gate and 409 ``nonce_reused`` when this device or login sent the
+    nonce before with another code or direction; the same scan again gets its first answer.
+    """
+    keys = public_keys()  # before the transaction: the very first call may have to create the key
     if request.nonce:
-        earlier = scan_by_nonce(request.nonce)
+        earlier = scan_by_nonce(actor, request.nonce)
         if earlier is not None:
-            return earlier
+            return check_same_scan(earlier, request, keys)
     gate = resolve_gate(actor, request.gate_key)
     try:
         with db.write_transaction() as session:
-            outcome = _decide(session, gate, request, utcnow())
+            outcome = _decide(session, gate, request, utcnow(), keys)
             outcome.scan_id = record_scan(session, actor, gate, request, outcome, utcnow(), offline=False)
     except NonceTaken:
-        return scan_by_nonce(request.nonce)
+        return check_same_scan(scan_by_nonce(actor, request.nonce), request, keys)
     return outcome
+
+
+def reference_of(code: str, keys: dict) -> str | None:
+    """The ticket reference a scanned code or typed reference names, without the database; None if invalid."""
+    text = (code or "").strip().upper()
+    if _REFERENCE.fullmatch(text):
+        return text
+    try:
+        return decode_code(text, keys).reference
+    except InvalidCode:
+        return None
+
+
+def check_same_scan(earlier: ScanOutcome, request: ScanRequest, keys: dict) -> ScanOutcome:
+    """The stored answer, if the repeat is the same scan; 409 ``nonce_reused`` if it is another one."""
+    stored_reference = earlier.ticket.reference if earlier.ticket else None
+    if earlier.direction is not request.direction or stored_reference != reference_of(request.code, keys):
+        raise DomainError("nonce_reused", "This nonce was already used for another scan.")
+    return earlier
 
 
 def resolve_gate(actor: ScanActor, gate_key: str | None) -> Gate:
@@ -123,16 +153,11 @@ def resolve_gate(actor: ScanActor, gate_key: str | None) -> Gate:
     return gate
 
 
-def identify(session: Session, code: str) -> EntryTicket:
+def identify(session: Session, code: str, keys: dict) -> EntryTicket:
     """The ticket a scanned code or typed reference names; raises ``Refused('invalid_code')``."""
-    text = (code or "").strip().upper()
-    if _REFERENCE.fullmatch(text):
-        reference = text
-    else:
-        try:
-            reference = decode_code(text, public_keys()).reference
-        except InvalidCode:
-            raise Refused("invalid_code") from None
+    reference = reference_of(code, keys)
+    if reference is None:
+        raise Refused("invalid_code")
     ticket = admission.find_ticket(session, reference)
     if ticket is None:
         raise Refused("invalid_code")
@@ -148,25 +173,28 @@ def check_entry_time(ticket: EntryTicket, now: datetime, settings: Settings) -> 
         raise Refused("too_late")
 
 
-def _decide(session: Session, gate: Gate, request: ScanRequest, now: datetime) -> ScanOutcome:
+def _decide(session: Session, gate: Gate, request: ScanRequest, now: datetime, keys: dict) -> ScanOutcome:
     settings = _settings()
     ticket = None
     try:
         if not gate.allows(request.direction):
             raise Refused("wrong_direction")
-        ticket = identify(session, request.code)
+        ticket = identify(session, request.code, keys)
+        today = now.astimezone(settings.tz).date()
+        if request.direction is Direction.OUT:
+            # Leaving is always allowed for someone inside, whatever the day (a visit may pass midnight).
+            if ticket.venue_id != gate.venue_id:
+                raise Refused("wrong_venue")
+            _let_out(session, gate, ticket, request.count, today)
+            return ScanOutcome(Verdict.ADMITTED, None, request.count, ticket.party_size, ticket.admitted, ticket)
         if ticket.revoked:
             raise Refused("revoked")
-        today = now.astimezone(settings.tz).date()
         if ticket.visit_date != today:
             raise Refused("wrong_day")
         if ticket.venue_id != gate.venue_id:
             raise Refused("wrong_venue")
-        if request.direction is Direction.IN:
-            check_entry_time(ticket, now, settings)
-            _let_in(session, gate, ticket, request.count, today, settings)
-        else:
-            _let_out(session, gate, ticket, request.count, today)
+        check_entry_time(ticket, now, settings)
+        _let_in(session, gate, ticket, request.count, today, settings)
     except Refused as refusal:
         return ScanOutcome(
             Verdict.REFUSED,
@@ -200,7 +228,7 @@ def _let_in(session: Session, gate: Gate, ticket: EntryTicket, count: int, today
 def _let_out(session: Session, gate: Gate, ticket: EntryTicket, count: int, today) -> None:
     if not admission.leave(session, ticket.id, count):
         raise Refused("not_inside")
-    exit_(session, gate.venue_id, today, count)
+    exit_(session, gate.venue_id, ticket.visit_date, count)  # counted out of the day they came in
 
 
 _INSERT_SCAN = insert(Scan.__table__).returning(Scan.id)
@@ -217,7 +245,7 @@ def record_scan(
 ) -> int:
     """Add the scan's row to the caller's transaction; raises ``NonceTaken`` if its nonce is recorded."""
     values = dict(
-        nonce=request.nonce,
+        nonce=actor.scoped(request.nonce) if request.nonce else None,
         gate_id=gate.id,
         device_id=actor.device.id if actor.device else None,
         staff_id=actor.staff.id if actor.staff else None,
@@ -242,14 +270,15 @@ def record_scan(
         raise NonceTaken() from None
 
 
-def scan_by_nonce(nonce: str) -> ScanOutcome | None:
-    """The stored answer of the scan recorded with this nonce, or None."""
+def scan_by_nonce(actor: ScanActor, nonce: str) -> ScanOutcome | None:
+    """The stored answer of the scan this device or login recorded with this nonce, or None."""
     session = db.session()
-    row = session.scalar(select(Scan).where(Scan.nonce == nonce))
+    row = session.scalar(select(Scan).where(Scan.nonce == actor.scoped(nonce)))
     if row is None:
         return None
     ticket = admission.get_entry_ticket(session, row.ticket_id) if row.ticket_id else None
     party = ticket.party_size if ticket else 0
     return ScanOutcome(
-        row.verdict, row.reason, row.count, party, row.already_admitted, ticket, row.id, True, row.conflict
-    )
+        row.verdict, row.reason, row.count, party, row.already_admitted, ticket, row.id, True, row.conflict,
+        row.direction,
+    )  # fmt: skip

@@ -2,13 +2,14 @@
 
 A gate that was offline has already let people through, so an offline admission is always counted in
 the venue's occupancy. When it clashes with what the server knows (the code was admitted at another
-gate, or revoked), the scan is recorded with a ``conflict`` that operations see on the live page.
+gate, revoked, for another day or venue), the scan is recorded with a ``conflict`` that operations see
+on the live page. An exit that cannot be matched to anyone inside is recorded, flagged, and not counted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -25,10 +26,21 @@ from gate.services import (
     ScanRequest,
     identify,
     record_scan,
+    reference_of,
     resolve_gate,
     scan_by_nonce,
 )
 from museum import db
+from museum.clock import utcnow
+from museum.errors import Invalid
+from museum.keys import public_keys
+
+#: How far back an offline scan may lie (a gate offline over a weekend), and ahead (clock drift).
+OLDEST = timedelta(hours=72)
+NEWEST = timedelta(minutes=10)
+#: Suffix of the nonce under which a gate's offline decision is kept when the server had answered the
+#: same scan online (the gate timed out before the answer came and decided alone).
+OFFLINE_SUFFIX = "/offline"
 
 
 @dataclass(frozen=True)
@@ -53,68 +65,95 @@ class SyncResult:
     scan_id: int | None
 
 
+def check_scan_time(scanned_at: datetime, field: str) -> None:
+    """Raises ``Invalid`` for a scan time the gate cannot have recorded (before OLDEST, after NEWEST)."""
+    now = utcnow()
+    try:
+        plausible = now - OLDEST <= scanned_at <= now + NEWEST
+    except (OverflowError, TypeError):
+        plausible = False
+    if not plausible:
+        raise Invalid({field: "Not a time this scan can have happened (up to 72 hours back)."})
+
+
 def record_offline_scans(actor: ScanActor, scans: list[OfflineScan]) -> list[SyncResult]:
     """Record each offline scan once (one transaction each, so one bad scan cannot lose the others).
 
     Raises ``Invalid`` for an unknown gate. Side effects: tickets' entry state and occupancy follow
     the admissions and exits that happened; clashes are flagged on the scan rows.
     """
-    return [_record_one(actor, item) for item in scans]
+    keys = public_keys()  # before any transaction: the very first call may have to create the key
+    return [_record_one(actor, item, keys) for item in scans]
 
 
-def _record_one(actor: ScanActor, item: OfflineScan) -> SyncResult:
-    earlier = scan_by_nonce(item.nonce)
+def _record_one(actor: ScanActor, item: OfflineScan, keys: dict) -> SyncResult:
+    earlier = scan_by_nonce(actor, item.nonce)
     if earlier is not None:
-        return SyncResult(item.nonce, False, earlier.conflict, earlier.scan_id)
+        stored_reference = earlier.ticket.reference if earlier.ticket else None
+        if earlier.direction is not item.direction or stored_reference != reference_of(item.code, keys):
+            return SyncResult(item.nonce, False, "nonce_reused", None)
+        if not (earlier.verdict is Verdict.REFUSED and item.verdict is Verdict.ADMITTED):
+            return SyncResult(item.nonce, False, earlier.conflict, earlier.scan_id)
+        # The server refused this scan online, but the gate timed out and let the person in: that
+        # passage happened and is recorded on its own, with whatever conflict it causes.
+        item = replace(item, nonce=item.nonce + OFFLINE_SUFFIX)
+        again = scan_by_nonce(actor, item.nonce)
+        if again is not None:
+            return SyncResult(item.nonce.removesuffix(OFFLINE_SUFFIX), False, again.conflict, again.scan_id)
     gate = resolve_gate(actor, item.gate_key)
     request = ScanRequest(item.code, item.direction, item.gate_key, item.nonce, item.count)
     day = item.scanned_at.astimezone(current_app.config["MUSEUM"].tz).date()
+    nonce = item.nonce.removesuffix(OFFLINE_SUFFIX)
     try:
         with db.write_transaction() as session:
-            outcome = _outcome(session, gate, item, day)
+            outcome = _outcome(session, gate, item, day, keys)
             outcome.scan_id = record_scan(session, actor, gate, request, outcome, item.scanned_at, offline=True)
     except NonceTaken:
-        earlier = scan_by_nonce(item.nonce)
-        return SyncResult(item.nonce, False, earlier.conflict, earlier.scan_id)
-    return SyncResult(item.nonce, True, outcome.conflict, outcome.scan_id)
+        earlier = scan_by_nonce(actor, item.nonce)
+        return SyncResult(nonce, False, earlier.conflict, earlier.scan_id)
+    return SyncResult(nonce, True, outcome.conflict, outcome.scan_id)
 
 
-def _outcome(session: Session, gate: Gate, item: OfflineScan, day) -> ScanOutcome:
+def _outcome(session: Session, gate: Gate, item: OfflineScan, day: date, keys: dict) -> ScanOutcome:
     ticket: EntryTicket | None = None
     unknown_reason = None
     try:
-        ticket = identify(session, item.code)
+        ticket = identify(session, item.code, keys)
     except Refused as refusal:
         unknown_reason = refusal.reason
     if item.verdict is Verdict.REFUSED:
         party, before = (ticket.party_size, ticket.admitted) if ticket else (0, 0)
         return ScanOutcome(Verdict.REFUSED, item.reason or unknown_reason, 0, party, before, ticket)
-    if ticket is None:  # let in by the gate, unknown here: count them, and say so
-        if item.direction is Direction.IN:
-            enter(session, gate.venue_id, day, item.count, safe_capacity=0)
-        return ScanOutcome(Verdict.ADMITTED, None, item.count, 0, 0, None, conflict="invalid_code")
-    before = ticket.admitted
-    if ticket.visit_date != day or ticket.venue_id != gate.venue_id:
-        # Let through on the wrong day or at another venue's gate: counted as present, ticket untouched.
-        if item.direction is Direction.IN:
-            enter(session, gate.venue_id, day, item.count, safe_capacity=0)
-        wrong = "wrong_day" if ticket.visit_date != day else "wrong_venue"
-        return ScanOutcome(Verdict.ADMITTED, None, item.count, ticket.party_size, before, ticket, conflict=wrong)
-    conflict = _apply(session, gate, ticket, item, day)
-    return ScanOutcome(Verdict.ADMITTED, None, item.count, ticket.party_size, before, ticket, conflict=conflict)
+    party, before = (ticket.party_size, ticket.admitted) if ticket else (0, 0)
+    conflict, counted = _apply(session, gate, ticket, item, day)
+    return ScanOutcome(Verdict.ADMITTED, None, counted, party, before, ticket, conflict=conflict)
 
 
-def _apply(session: Session, gate: Gate, ticket: EntryTicket, item: OfflineScan, day) -> str | None:
-    """Bring the server's state in line with a passage that already happened; the conflict, if any."""
+def _apply(session: Session, gate: Gate, ticket: EntryTicket | None, item: OfflineScan, day: date):
+    """Bring the server's counters in line with a passage that happened.
+
+    Returns the conflict (or None) and how many people the scan is counted for: entries always count
+    (they are inside), exits only when they match someone who is.
+    """
     if item.direction is Direction.OUT:
+        if ticket is None or ticket.venue_id != gate.venue_id:
+            return ("invalid_code" if ticket is None else "wrong_venue"), 0
         if not admission.leave(session, ticket.id, item.count):
-            return "exit_without_entry"
-        exit_(session, gate.venue_id, day, item.count)
-        return None
-    conflict = None
-    if ticket.revoked:
-        conflict = "admitted_after_revoke"
-    elif admission.admit(session, ticket.id, item.count) is None:
-        conflict = "double_admission"
+            return "exit_without_entry", 0
+        exit_(session, gate.venue_id, ticket.visit_date, item.count)
+        return None, item.count
     enter(session, gate.venue_id, day, item.count, safe_capacity=0)  # they are inside, full or not
-    return conflict
+    if ticket is None:
+        return "invalid_code", item.count
+    if ticket.visit_date != day:
+        return "wrong_day", item.count
+    if ticket.venue_id != gate.venue_id:
+        return "wrong_venue", item.count
+    if ticket.revoked:
+        admission.count_inside(session, ticket.id, item.count)
+        return "admitted_after_revoke", item.count
+    if admission.admit(session, ticket.id, item.count) is None:
+        # Admitted elsewhere already: they are inside all the same, so they can be let out later.
+        admission.count_inside(session, ticket.id, item.count)
+        return "double_admission", item.count
+    return None, item.count

@@ -52,6 +52,7 @@ class UTCDateTime(TypeDecorator):
 
 
 _immediate: ContextVar[bool] = ContextVar("museum_sqlite_immediate", default=False)
+_writing: ContextVar[bool] = ContextVar("museum_write_transaction", default=False)
 
 
 def normalise_url(url: str) -> str:
@@ -161,26 +162,32 @@ def write_transaction() -> Iterator[Session]:
     every statement sees what is committed when it starts) an open read transaction simply goes on and
     becomes the write: that saves a commit, a begin and a connection checkout on every request.
     """
-    db_session = session()
-    database = get_db()
-    if not database.is_sqlite and db_session.in_transaction():
-        try:
-            yield db_session
-        except BaseException:
-            db_session.rollback()
-            raise
-        db_session.commit()
-        return
-    if db_session.in_transaction():
-        db_session.commit()
-    queue = database.writer_queue
-    with queue.turn() if queue else nullcontext():
-        token = _immediate.set(True)
-        try:
-            with db_session.begin():
+    if _writing.get():
+        raise RuntimeError("write transactions do not nest: do the inner work before or after")
+    writing = _writing.set(True)
+    try:
+        db_session = session()
+        database = get_db()
+        if not database.is_sqlite and db_session.in_transaction():
+            try:
                 yield db_session
-        finally:
-            _immediate.reset(token)
+                db_session.commit()
+            except BaseException:
+                db_session.rollback()
+                raise
+            return
+        if db_session.in_transaction():
+            db_session.commit()
+        queue = database.writer_queue
+        with queue.turn() if queue else nullcontext():
+            token = _immediate.set(True)
+            try:
+                with db_session.begin():
+                    yield db_session
+            finally:
+                _immediate.reset(token)
+    finally:
+        _writing.reset(writing)
 
 
 def str_enum(enum_class: type) -> Enum:

@@ -37,6 +37,7 @@ MESSAGES = {
     "exceeds_party": _l("Fewer people of this party are left to enter than the count given."),
     "wrong_direction": _l("This gate does not let people pass in this direction."),
     "wrong_venue": _l("This ticket is for another venue."),
+    "nonce_reused": _l("This scan number was already used for another scan."),
 }
 
 

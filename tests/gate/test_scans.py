@@ -240,3 +240,38 @@ def test_twenty_gates_scanning_one_code_at_once_admit_it_once(client, frozen_tim
     assert {a["reason"] for a in answers if a["verdict"] == "refused"} == {"already_admitted"}
     live = client.get("/api/v1/ops/live", headers=auth_headers(make_account(Role.OPS))).get_json()
     assert (live["inside"], live["entered"]) == (1, 1)
+
+
+def test_nonces_belong_to_their_device_or_login_and_cannot_be_reused_for_another_scan(client, frozen_time):
+    _, _, booking = book_today(client, frozen_time, seeds=(1, 2))
+    first, second = (ticket["code"] for ticket in booking["tickets"])
+    lane_a, lane_b = gate_headers(), gate_headers()
+    assert scan(client, lane_a, first, nonce="1")["verdict"] == "admitted"
+    # Another lane counting from 1 too gets its own verdict, not lane A's.
+    answer = scan(client, lane_b, second, nonce="1")
+    assert (answer["verdict"], answer["ticket"]["reference"]) == ("admitted", booking["tickets"][1]["reference"])
+    reused = client.post(SCAN, json={"code": "GARBAGE", "nonce": "1", "direction": "out"}, headers=lane_a)
+    assert (reused.status_code, reused.get_json()["error"]["code"]) == (409, "nonce_reused")
+    assert "V*" not in reused.get_data(as_text=True)
+
+
+def test_someone_inside_at_midnight_can_still_leave(client, frozen_time):
+    frozen_time.move_to(datetime(2026, 7, 10, 8, 0, tzinfo=SHANGHAI))
+    slot = make_slot(day=TODAY, start="20:00", end="23:59", capacity=5)
+    code = client.post(
+        "/api/v1/bookings", json={"slot_id": slot.id, "visitors": [visitor_json(1)]},
+        headers=auth_headers(make_visitor()),
+    ).get_json()["tickets"][0]["code"]  # fmt: skip
+    gate = gate_headers()
+    frozen_time.move_to(datetime(2026, 7, 10, 23, 58, tzinfo=SHANGHAI))
+    assert scan(client, gate, code)["verdict"] == "admitted"
+    frozen_time.move_to(datetime(2026, 7, 11, 0, 5, tzinfo=SHANGHAI))
+    assert scan(client, gate, code, direction="out")["verdict"] == "admitted"
+    assert scan(client, gate, code)["reason"] == "wrong_day"
+
+
+def test_a_booking_cannot_be_cancelled_once_someone_of_it_entered(client, frozen_time):
+    _, owner, booking = book_today(client, frozen_time, seeds=(1, 2))
+    scan(client, gate_headers(), booking["tickets"][0]["code"])
+    response = client.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=owner)
+    assert (response.status_code, response.get_json()["error"]["code"]) == (409, "already_admitted")

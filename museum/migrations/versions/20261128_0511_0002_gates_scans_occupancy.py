@@ -58,7 +58,7 @@ def upgrade() -> None:
     op.create_table(
         "scans",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("nonce", sa.String(length=64), nullable=True),
+        sa.Column("nonce", sa.String(length=100), nullable=True),
         sa.Column("gate_id", sa.Integer(), nullable=False),
         sa.Column("device_id", sa.Integer(), nullable=True),
         sa.Column("staff_id", sa.Integer(), nullable=True),

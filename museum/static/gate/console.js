@@ -356,8 +356,10 @@
       if (item.dir === "out") exited += item.n;
       else entered += item.n;
     }
-    const base = (state.bundle && state.bundle.admitted && state.bundle.admitted[reference]) || 0;
-    return { admitted: base + entered, inside: Math.max(0, base + entered - exited) };
+    const bundle = state.bundle || {};
+    const base = (bundle.admitted && bundle.admitted[reference]) || 0;
+    const baseInside = (bundle.inside && bundle.inside[reference]) || 0;
+    return { admitted: base + entered, inside: Math.max(0, baseInside + entered - exited) };
   }
 
   // ---------------------------------------------------------------- deciding offline
@@ -370,7 +372,8 @@
   async function checkOffline(code, direction, count) {
     const bundle = state.bundle;
     if (REFERENCE.test(code)) return offlineRefusal("offline_reference", { queue: false, reference: code });
-    if (!bundle) return offlineRefusal("offline_no_bundle", { queue: false });
+    // Yesterday's bundle does not know today's cancellations: no decisions from it.
+    if (!bundle || bundle.date !== museumTime().date) return offlineRefusal("offline_no_bundle", { queue: false });
     const kind = (bundle.gate && bundle.gate.kind) || config.gate_kind;
     if ((direction === "in" && kind === "exit") || (direction === "out" && kind === "entry")) {
       return offlineRefusal("wrong_direction");
@@ -399,19 +402,25 @@
     };
     const refuse = (reason) => offlineRefusal(reason, ticket);
     const now = museumTime();
+    const otherVenue = claims.date === bundle.date && Array.isArray(bundle.slots) && !bundle.slots.includes(claims.slotId);
+    // As on the server: someone inside may always leave, whatever the day; entering is checked in full.
+    if (direction === "out") {
+      if (otherVenue) return refuse("wrong_venue");
+      if (count > seen.inside) return refuse("not_inside");
+      return { verdict: "admitted", reason: null, admitted: count, queue: true, ...ticket };
+    }
     if (state.revoked.has(claims.reference)) return refuse("revoked");
     if (claims.date !== now.date) return refuse("wrong_day");
-    // A code names its slot, not its venue: a bundle listing its venue's slots would allow this check.
-    if (Array.isArray(bundle.slots) && !bundle.slots.includes(claims.slotId)) return refuse("wrong_venue");
-    if (direction === "in") {
-      const rules = bundle.rules || {};
-      if (now.minutes < claims.start - (rules.entry_grace_minutes || 0)) return refuse("too_early");
-      if (now.minutes >= claims.end && !rules.late_entry_allowed) return refuse("too_late");
-      const left = claims.party - seen.admitted;
-      if (left <= 0) return refuse("already_admitted");
-      if (count > left) return refuse("exceeds_party");
-    } else if (count > seen.inside) {
-      return refuse("not_inside");
+    if (otherVenue) return refuse("wrong_venue");
+    const rules = bundle.rules || {};
+    if (now.minutes < claims.start - (rules.entry_grace_minutes || 0)) return refuse("too_early");
+    if (now.minutes >= claims.end && !rules.late_entry_allowed) return refuse("too_late");
+    const left = claims.party - seen.admitted;
+    if (left <= 0) {
+      const reentering = rules.reentry_allowed && seen.inside + count <= seen.admitted;
+      if (!reentering) return refuse("already_admitted");
+    } else if (count > left) {
+      return refuse("exceeds_party");
     }
     return { verdict: "admitted", reason: null, admitted: count, queue: true, ...ticket };
   }
