@@ -28,6 +28,7 @@ _TAKE_FROM_DAY = (
     .values(booked=Day.booked + bindparam("count"))
     .execution_options(synchronize_session=False)
 )
+_DAY_CAPACITY = select(Day.capacity).where(Day.date == bindparam("cap_day"))
 _TAKE_FROM_POOL = (
     update(SlotPool)
     .where(
@@ -52,8 +53,9 @@ def take_places(session: Session, day: date, slot_id: int, kind: PoolKind, count
     row = session.execute(_TAKE_FROM_POOL, {"pool_slot": slot_id, "pool_kind": kind, "count": count}).first()
     if row is None:
         raise DomainError("slot_full", "This time slot is fully booked.")
-    day_taken = session.execute(_TAKE_FROM_DAY, {"cap_day": day, "count": count}).rowcount
-    if not day_taken and session.scalar(select(Day.capacity).where(Day.date == day)) is not None:
+    # Read after the pool's lock is held, so a cap set meanwhile is seen (READ COMMITTED: fresh snapshot).
+    capped = session.execute(_DAY_CAPACITY, {"cap_day": day}).scalar() is not None
+    if capped and not session.execute(_TAKE_FROM_DAY, {"cap_day": day, "count": count}).rowcount:
         raise DomainError("slot_full", "The museum is fully booked on this day.")
     _sync_loaded_pool(session, row.id, row.booked)
     return row.booked
