@@ -20,7 +20,7 @@ bp = Blueprint("gate_pages", __name__, template_folder="templates")
 
 OFFLINE_REASONS = {
     "offline_reference": _l("Offline: a typed reference cannot be checked. Scan the QR code."),
-    "offline_no_bundle": _l("Offline, and this device has no entry data yet: codes cannot be checked."),
+    "offline_no_bundle": _l("Offline, and this device has no entry data for today: codes cannot be checked."),
     "offline_unsupported": _l("Offline, and this browser cannot check signatures: codes cannot be checked."),
 }
 #: Texts the script shows; the page embeds them in its language so they work offline too.
