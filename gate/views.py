@@ -4,7 +4,11 @@ checks codes itself from the offline bundle and queues the scans for upload (mus
 
 from __future__ import annotations
 
-from flask import Blueprint, make_response, render_template, request, url_for
+import hashlib
+import json
+from pathlib import Path
+
+from flask import Blueprint, current_app, make_response, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 
@@ -88,4 +92,28 @@ def console():
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Cross-Origin-Embedder-Policy"] = "require-corp"
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+#: The console's static assets (``museum/static``), which the service worker keeps for a reload offline.
+CONSOLE_ASSETS = ("museum.css", "gate/console.css", "gate/console.js")
+WORKER = "gate/sw.js"
+
+
+@bp.get("/gate-sw.js")
+def service_worker():
+    """The console's service worker. Served from here, not /static, so that it may control ``/gate``. Its
+    version is a hash of itself and the assets, so that a changed asset installs a new worker and cache."""
+    static = Path(current_app.static_folder)
+    source = (static / WORKER).read_text(encoding="utf-8")
+    digest = hashlib.sha256(source.encode())
+    for name in CONSOLE_ASSETS:
+        digest.update((static / name).read_bytes())
+    assets = [url_for("static", filename=name) for name in CONSOLE_ASSETS]
+    body = source.replace('"__GATE_SW_VERSION__"', json.dumps(digest.hexdigest()[:16])).replace(
+        '["__GATE_SW_ASSETS__"]', json.dumps(assets)
+    )
+    response = make_response(body)
+    response.headers["Content-Type"] = "application/javascript; charset=utf-8"
+    response.headers["Cache-Control"] = "no-cache"
     return response

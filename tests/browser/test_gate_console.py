@@ -321,3 +321,59 @@ def test_a_group_code_lets_in_as_many_as_chosen_and_people_go_out(page, lane):
     expect(verdict).to_have_attribute("data-verdict", "admitted")
     expect(page.locator("#verdict-numbers")).to_contain_text("Let out now1")
     expect(page.locator("#hour-count")).to_have_text("5")  # exits do not count as entries
+
+
+def test_the_console_reloads_while_the_server_is_down_and_keeps_deciding(page, lane):
+    """The service worker keeps the page: a reload without the server shows the console, which still checks
+    codes from the stored bundle, and the scans go up when the server is back."""
+    from playwright.sync_api import expect
+
+    first = lane.codes[0]
+    page.goto(f"{lane.url}/login?next=/gate?gate=main")
+    page.get_by_label("E-mail address").fill(GATE_EMAIL)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/gate\?gate=main$"))
+    page.wait_for_function("() => window.gateStats && window.gateStats.bundleVersion && window.gateStats.ed25519")
+    expect(page.locator("#reload-hint")).to_be_hidden()  # the browser can keep the page
+
+    # The worker takes control (clients.claim); the page it kept is the one loaded through it.
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
+    page.reload()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => window.gateStats && window.gateStats.bundleVersion")
+    page.wait_for_function(
+        """async () => {
+            if (!(await caches.match(location.href))) return false;
+            return Boolean(localStorage.getItem("museum.gate.bundle.main"));
+        }""",
+        polling=200,
+    )
+
+    lane.stop()
+    page.reload()  # would fail without the worker: the server does not answer
+    expect(page.locator("#code")).to_be_visible()
+    expect(page.locator("#code")).to_be_focused()
+    page.wait_for_function("() => window.gateStats && window.gateStats.bundleVersion && window.gateStats.ed25519")
+    verdict, reason, pending = page.locator("#verdict"), page.locator("#verdict-reason"), page.locator("#pending-count")
+
+    scan(page, first)
+    expect(verdict).to_have_attribute("data-verdict", "admitted")
+    expect(page.locator("#verdict-offline")).to_be_visible()
+    expect(page.locator("#net")).to_have_attribute("data-state", "offline")
+    page.locator("#verdict").click()
+
+    scan(page, forge(first))
+    expect(verdict).to_have_attribute("data-verdict", "refused")
+    expect(reason).to_have_text("Not a valid ticket of this museum.")
+    expect(pending).to_have_text("2")
+
+    # The server comes back on the same port: the queued scans go up.
+    lane.start()
+    expect(pending).to_have_text("0", timeout=30_000)
+    expect(page.locator("#net")).to_have_attribute("data-state", "online")
+    page.locator("#verdict").click()
+    scan(page, first)  # the server knows the offline admission
+    expect(verdict).to_have_attribute("data-verdict", "refused")
+    expect(page.locator("#verdict-offline")).to_be_hidden()
+    expect(reason).to_have_text("Already used for entry.")

@@ -101,3 +101,15 @@ def test_the_language_switch_comes_back_to_the_same_gate(client):
     response = client.get("/gate?gate=main&lang=en")
     body = unescape(response.get_data(as_text=True))
     assert "/lang/zh?next=/gate?gate%3Dmain" in body or "/lang/zh?next=%2Fgate%3Fgate%3Dmain" in body
+
+
+def test_the_service_worker_is_served_as_javascript_from_the_root(client):
+    """Served from /gate-sw.js (not /static) so that it may control /gate; no login needed to fetch it."""
+    response = client.get("/gate-sw.js")
+    assert response.status_code == 200
+    assert response.mimetype == "application/javascript"
+    assert response.headers["Cache-Control"] == "no-cache"
+    body = response.get_data(as_text=True)
+    assert "__GATE_SW_" not in body, "the version and the asset list are filled in"
+    for asset in ("/static/museum.css", "/static/gate/console.css", "/static/gate/console.js"):
+        assert f'"{asset}"' in body

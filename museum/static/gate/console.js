@@ -75,6 +75,7 @@
     history: $("history"),
     historyEmpty: $("history-empty"),
     diagnostics: $("diagnostics"),
+    reloadHint: $("reload-hint"),
   };
 
   /** Read by tests and benchmarks: how long the console takes to decide alone, per code. */
@@ -1100,6 +1101,22 @@
     });
   }
 
+  // ---------------------------------------------------------------- reload offline (service worker)
+
+  /** The worker (/gate-sw.js) keeps this page and its assets so that a reload works without the server.
+   * It needs a secure context (HTTPS or localhost); without it the page warns not to reload offline. */
+  async function registerWorker() {
+    if (!("serviceWorker" in navigator)) {
+      if (el.reloadHint) el.reloadHint.hidden = false;
+      return;
+    }
+    try {
+      await navigator.serviceWorker.register("/gate-sw.js", { scope: "/gate" });
+    } catch {
+      if (el.reloadHint && !navigator.serviceWorker.controller) el.reloadHint.hidden = false;
+    }
+  }
+
   // ---------------------------------------------------------------- start
 
   async function start() {
@@ -1110,6 +1127,7 @@
     if (stored && stored.gate && stored.gate.key === GATE) await useBundle(stored);
     render();
     setUpCamera();
+    registerWorker();
     await refreshBundle();
     if (pendingCount() > 0 && state.online) syncSoon(0);
     setInterval(() => {
