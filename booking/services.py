@@ -187,7 +187,7 @@ def _book(
     signed: list[tuple[str, str]],
     settings: Settings,
 ) -> Booking:
-    """The write part of a booking, in plain statements: it runs while other writers of the slot wait.
+    """The write part of a booking, in plain statements; the slot's places are taken last.
 
     Returns the booking as written, built in memory (not attached to the session): reading it back
     would cost three more queries on the busiest path of the system.
@@ -209,7 +209,6 @@ def _book(
     if len({person.digest for person in persons}) != len(persons):
         raise DomainError("duplicate_person", "The same person is on this booking twice.")
 
-    take_places(session, slot.date, slot.id, PoolKind.INDIVIDUAL, len(persons))
     booking = Booking(
         account_id=account.id,
         account=account,
@@ -248,6 +247,9 @@ def _book(
         raise
     for ticket, ticket_id in zip(booking.tickets, ticket_ids, strict=True):
         ticket.id = ticket_id
+    # Places last: the slot's counter row is the one every booking of the slot waits for, so it is
+    # held only from here to the commit. (A full slot rolls the rows above back.)
+    take_places(session, slot.date, slot.id, PoolKind.INDIVIDUAL, len(persons))
     return booking
 
 
