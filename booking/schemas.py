@@ -1,4 +1,4 @@
-"""JSON shapes of slots and bookings (API.md), shared by the API and the OpenAPI document."""
+"""JSON shapes of slots and bookings (the core API contract), shared by the API and the OpenAPI document."""
 
 from __future__ import annotations
 

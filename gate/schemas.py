@@ -1,4 +1,4 @@
-"""JSON shape of a scan's answer (API.md), shared by the API and the gate console."""
+"""JSON shape of a scan's answer (the core API contract), shared by the API and the gate console."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from museum.errors import DomainError, Invalid
 from museum.keys import public_keys
 from museum.models import Account
 
-#: Why a scan can be refused (API.md, plus wrong_direction, wrong_venue and exceeds_party).
+#: Why a scan can be refused (the core contract's reasons, plus wrong_direction, wrong_venue and exceeds_party).
 REFUSAL_REASONS = (
     "invalid_code",
     "revoked",

@@ -1,4 +1,4 @@
-"""The core HTTP contract of API.md, as integrations and acceptance tests use it."""
+"""The core HTTP contract, as integrations and acceptance tests use it."""
 
 from __future__ import annotations
 
