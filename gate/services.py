@@ -132,10 +132,15 @@ def reference_of(code: str, keys: dict) -> str | None:
         return None
 
 
+def is_same_scan(earlier: ScanOutcome, code: str, direction: Direction, keys: dict) -> bool:
+    """Whether a scan sent again under a stored nonce names the same ticket in the same direction."""
+    stored_reference = earlier.ticket.reference if earlier.ticket else None
+    return earlier.direction is direction and stored_reference == reference_of(code, keys)
+
+
 def check_same_scan(earlier: ScanOutcome, request: ScanRequest, keys: dict) -> ScanOutcome:
     """The stored answer, if the repeat is the same scan; 409 ``nonce_reused`` if it is another one."""
-    stored_reference = earlier.ticket.reference if earlier.ticket else None
-    if earlier.direction is not request.direction or stored_reference != reference_of(request.code, keys):
+    if not is_same_scan(earlier, request.code, request.direction, keys):
         raise DomainError("nonce_reused", "This nonce was already used for another scan.")
     return earlier
 
@@ -185,7 +190,7 @@ def _decide(session: Session, gate: Gate, request: ScanRequest, now: datetime, k
             # Leaving is always allowed for someone inside, whatever the day (a visit may pass midnight).
             if ticket.venue_id != gate.venue_id:
                 raise Refused("wrong_venue")
-            _let_out(session, gate, ticket, request.count, today)
+            _let_out(session, gate, ticket, request.count)
             return ScanOutcome(Verdict.ADMITTED, None, request.count, ticket.party_size, ticket.admitted, ticket)
         if ticket.revoked:
             raise Refused("revoked")
@@ -225,7 +230,7 @@ def _let_in(session: Session, gate: Gate, ticket: EntryTicket, count: int, today
         raise Refused("museum_full")
 
 
-def _let_out(session: Session, gate: Gate, ticket: EntryTicket, count: int, today) -> None:
+def _let_out(session: Session, gate: Gate, ticket: EntryTicket, count: int) -> None:
     if not admission.leave(session, ticket.id, count):
         raise Refused("not_inside")
     exit_(session, gate.venue_id, ticket.visit_date, count)  # counted out of the day they came in

@@ -25,8 +25,8 @@ from gate.services import (
     ScanOutcome,
     ScanRequest,
     identify,
+    is_same_scan,
     record_scan,
-    reference_of,
     resolve_gate,
     scan_by_nonce,
 )
@@ -89,8 +89,7 @@ def record_offline_scans(actor: ScanActor, scans: list[OfflineScan]) -> list[Syn
 def _record_one(actor: ScanActor, item: OfflineScan, keys: dict) -> SyncResult:
     earlier = scan_by_nonce(actor, item.nonce)
     if earlier is not None:
-        stored_reference = earlier.ticket.reference if earlier.ticket else None
-        if earlier.direction is not item.direction or stored_reference != reference_of(item.code, keys):
+        if not is_same_scan(earlier, item.code, item.direction, keys):
             return SyncResult(item.nonce, False, "nonce_reused", None)
         if not (earlier.verdict is Verdict.REFUSED and item.verdict is Verdict.ADMITTED):
             return SyncResult(item.nonce, False, earlier.conflict, earlier.scan_id)
@@ -121,10 +120,9 @@ def _outcome(session: Session, gate: Gate, item: OfflineScan, day: date, keys: d
         ticket = identify(session, item.code, keys)
     except Refused as refusal:
         unknown_reason = refusal.reason
-    if item.verdict is Verdict.REFUSED:
-        party, before = (ticket.party_size, ticket.admitted) if ticket else (0, 0)
-        return ScanOutcome(Verdict.REFUSED, item.reason or unknown_reason, 0, party, before, ticket)
     party, before = (ticket.party_size, ticket.admitted) if ticket else (0, 0)
+    if item.verdict is Verdict.REFUSED:
+        return ScanOutcome(Verdict.REFUSED, item.reason or unknown_reason, 0, party, before, ticket)
     conflict, counted = _apply(session, gate, ticket, item, day)
     return ScanOutcome(Verdict.ADMITTED, None, counted, party, before, ticket, conflict=conflict)
 
