@@ -100,7 +100,7 @@ _LOCK_ACCOUNT = select(Account.id).where(Account.id == bindparam("account_id")).
 def lock_account(session: Session, account_id: int) -> None:
     """Serialise this account's writers (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises all writers)."""
     if session.get_bind().dialect.name != "sqlite":
-        session.execute(_LOCK_ACCOUNT, {"account_id": account_id})
+        session.connection().execute(_LOCK_ACCOUNT, {"account_id": account_id})
 
 
 def archive_person(account: Account, person_id: int) -> None:
@@ -133,9 +133,11 @@ def resolve_persons(session: Session, account_id: int, visitors: list[CheckedVis
     """
     digests = [visitor.checked.digest for visitor in visitors if visitor.checked]
     person_ids = [visitor.person_id for visitor in visitors if visitor.person_id is not None]
-    found = session.execute(
-        _FIND_PERSONS, {"account_id": account_id, "digests": digests, "person_ids": person_ids}
-    ).all()
+    found = (
+        session.connection()
+        .execute(_FIND_PERSONS, {"account_id": account_id, "digests": digests, "person_ids": person_ids})
+        .all()
+    )
     by_digest = {row.id_digest: row for row in found}
     by_id = {row.id: row for row in found if not row.archived}
     rows: list[PersonRow | None] = []
@@ -148,13 +150,14 @@ def resolve_persons(session: Session, account_id: int, visitors: list[CheckedVis
             rows.append(PersonRow(row.id, row.id_digest, row.name, row.id_type, row.id_masked))
         elif (row := by_digest.get(visitor.checked.digest)) is not None:
             if row.name != visitor.name or row.archived:
-                session.execute(update(Person).where(Person.id == row.id).values(name=visitor.name, archived=False))
+                rename = update(Person).where(Person.id == row.id).values(name=visitor.name, archived=False)
+                session.connection().execute(rename)
             rows.append(PersonRow(row.id, row.id_digest, visitor.name, row.id_type, row.id_masked))
         else:
             rows.append(None)
             new.append(_person_values(account_id, visitor))
     if new:
-        inserted = session.execute(_INSERT_PERSONS, new).scalars()
+        inserted = session.connection().execute(_INSERT_PERSONS, new).scalars()
         new_rows = iter(
             PersonRow(person_id, values["id_digest"], values["name"], values["id_type"], values["id_masked"])
             for person_id, values in zip(inserted, new, strict=True)

@@ -195,9 +195,11 @@ def _book(
     lock_account(session, account.id)
     # Saved persons' documents are not known yet: for them the unique index on tickets is the check.
     typed_digests = [visitor.checked.digest for visitor in visitors if visitor.checked]
-    day_open, already_booked, bookings_today = session.execute(
-        _RECHECK, {"day": slot.date, "digests": typed_digests, "account_id": account.id}
-    ).one()
+    day_open, already_booked, bookings_today = (
+        session.connection()
+        .execute(_RECHECK, {"day": slot.date, "digests": typed_digests, "account_id": account.id})
+        .one()
+    )
     _check_day_open(day_open)
     if already_booked:
         raise DomainError("duplicate_person", "One of these visitors already has a booking on this day.")
@@ -220,7 +222,7 @@ def _book(
         status=BookingStatus.CONFIRMED,
         created_at=utcnow(),
     )
-    booking.id = session.execute(_INSERT_BOOKING, _columns(booking, Booking)).scalar_one()
+    booking.id = session.connection().execute(_INSERT_BOOKING, _columns(booking, Booking)).scalar_one()
     booking.tickets = [
         Ticket(
             booking_id=booking.id,
@@ -238,9 +240,11 @@ def _book(
         for person, (reference, code) in zip(persons, signed, strict=True)
     ]
     try:
-        ticket_ids = session.execute(
-            _INSERT_TICKETS, [_columns(ticket, Ticket) for ticket in booking.tickets]
-        ).scalars()
+        ticket_ids = (
+            session.connection()
+            .execute(_INSERT_TICKETS, [_columns(ticket, Ticket) for ticket in booking.tickets])
+            .scalars()
+        )
     except IntegrityError as exc:
         if "uq_tickets_day_person" in str(exc.orig) or "id_digest" in str(exc.orig):
             raise DomainError("duplicate_person", "One of these visitors already has a booking on this day.") from None

@@ -29,16 +29,17 @@ _EXIT = (
     )
     .execution_options(synchronize_session=False)
 )
+_CREATE = insert(Occupancy).values(inside=0, entered=0, exited=0)
 _EXISTS = select(Occupancy.venue_id).where(Occupancy.venue_id == bindparam("venue"), Occupancy.date == bindparam("day"))
 
 
 def ensure_row(session: Session, venue_id: int, day: date) -> bool:
     """Create the day's counter row of a venue if it is missing; True if it was missing."""
-    if session.execute(_EXISTS, {"venue": venue_id, "day": day}).first() is not None:
+    if session.connection().execute(_EXISTS, {"venue": venue_id, "day": day}).first() is not None:
         return False
     try:
         with session.begin_nested():
-            session.execute(insert(Occupancy).values(venue_id=venue_id, date=day, inside=0, entered=0, exited=0))
+            session.connection().execute(_CREATE, {"venue_id": venue_id, "date": day})
     except IntegrityError:
         pass  # another gate created it at the same moment
     return True
@@ -51,15 +52,15 @@ def enter(session: Session, venue_id: int, day: date, count: int, safe_capacity:
     One statement on the busy path; the day's row is created by the day's first scan.
     """
     params = {"venue": venue_id, "day": day, "n": count, "cap": safe_capacity}
-    if session.execute(_ENTER, params).rowcount == 1:
+    if session.connection().execute(_ENTER, params).rowcount == 1:
         return True
     if ensure_row(session, venue_id, day):
-        return session.execute(_ENTER, params).rowcount == 1
+        return session.connection().execute(_ENTER, params).rowcount == 1
     return False
 
 
 def exit_(session: Session, venue_id: int, day: date, count: int) -> None:
     """Count ``count`` people out."""
     params = {"venue": venue_id, "day": day, "n": count}
-    if session.execute(_EXIT, params).rowcount == 0 and ensure_row(session, venue_id, day):
-        session.execute(_EXIT, params)
+    if session.connection().execute(_EXIT, params).rowcount == 0 and ensure_row(session, venue_id, day):
+        session.connection().execute(_EXIT, params)

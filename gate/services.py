@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import insert, select
@@ -160,9 +160,17 @@ def resolve_gate(actor: ScanActor, gate_key: str | None) -> Gate:
 
 def identify(session: Session, code: str, keys: dict) -> EntryTicket:
     """The ticket a scanned code or typed reference names; raises ``Refused('invalid_code')``."""
+    return _ticket_of(session, _valid_reference(code, keys))
+
+
+def _valid_reference(code: str, keys: dict) -> str:
     reference = reference_of(code, keys)
     if reference is None:
         raise Refused("invalid_code")
+    return reference
+
+
+def _ticket_of(session: Session, reference: str) -> EntryTicket:
     ticket = admission.find_ticket(session, reference)
     if ticket is None:
         raise Refused("invalid_code")
@@ -184,8 +192,13 @@ def _decide(session: Session, gate: Gate, request: ScanRequest, now: datetime, k
     try:
         if not gate.allows(request.direction):
             raise Refused("wrong_direction")
-        ticket = identify(session, request.code, keys)
         today = now.astimezone(settings.tz).date()
+        reference = _valid_reference(request.code, keys)
+        if request.direction is Direction.IN:
+            admitted = _admit_at_once(session, gate, reference, request.count, now, today, settings)
+            if admitted is not None:
+                return admitted
+        ticket = _ticket_of(session, reference)
         if request.direction is Direction.OUT:
             # Leaving is always allowed for someone inside, whatever the day (a visit may pass midnight).
             if ticket.venue_id != gate.venue_id:
@@ -210,6 +223,27 @@ def _decide(session: Session, gate: Gate, request: ScanRequest, now: datetime, k
             ticket,
         )
     return ScanOutcome(Verdict.ADMITTED, None, request.count, ticket.party_size, ticket.admitted, ticket)
+
+
+def _admit_at_once(
+    session: Session, gate: Gate, reference: str, count: int, now: datetime, today: date, settings: Settings
+) -> ScanOutcome | None:
+    """The busy path: today's unrevoked ticket with room left in its party is admitted by one statement,
+    then the remaining rules are checked in their order (taking the admission back if one refuses).
+    None when that statement admits nobody: the caller then goes through every rule to find out why."""
+    ticket = admission.admit_by_reference(session, reference, count, today)
+    if ticket is None:
+        return None
+    try:
+        if ticket.venue_id != gate.venue_id:
+            raise Refused("wrong_venue")
+        check_entry_time(ticket, now, settings)
+        if not enter(session, gate.venue_id, today, count, gate.venue.safe_capacity):
+            raise Refused("museum_full")
+    except Refused as refusal:
+        admission.undo_admit(session, ticket.id, count)
+        return ScanOutcome(Verdict.REFUSED, refusal.reason, 0, ticket.party_size, ticket.admitted, ticket)
+    return ScanOutcome(Verdict.ADMITTED, None, count, ticket.party_size, ticket.admitted, ticket)
 
 
 def _let_in(session: Session, gate: Gate, ticket: EntryTicket, count: int, today, settings: Settings) -> None:
@@ -267,10 +301,10 @@ def record_scan(
         conflict=outcome.conflict,
     )
     if not request.nonce:
-        return session.execute(_INSERT_SCAN, values).scalar_one()
+        return session.connection().execute(_INSERT_SCAN, values).scalar_one()
     try:
         with session.begin_nested():
-            return session.execute(_INSERT_SCAN, values).scalar_one()
+            return session.connection().execute(_INSERT_SCAN, values).scalar_one()
     except IntegrityError:
         raise NonceTaken() from None
 

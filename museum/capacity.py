@@ -50,12 +50,13 @@ def take_places(session: Session, day: date, slot_id: int, kind: PoolKind, count
     pool or the day cannot hold the places; returns the pool's new ``booked``. Executes statements
     only: the caller's transaction commits or rolls back both counters with its own rows.
     """
-    row = session.execute(_TAKE_FROM_POOL, {"pool_slot": slot_id, "pool_kind": kind, "count": count}).first()
+    connection = session.connection()
+    row = connection.execute(_TAKE_FROM_POOL, {"pool_slot": slot_id, "pool_kind": kind, "count": count}).first()
     if row is None:
         raise DomainError("slot_full", "This time slot is fully booked.")
     # Read after the pool's lock is held, so a cap set meanwhile is seen (READ COMMITTED: fresh snapshot).
-    capped = session.execute(_DAY_CAPACITY, {"cap_day": day}).scalar() is not None
-    if capped and not session.execute(_TAKE_FROM_DAY, {"cap_day": day, "count": count}).rowcount:
+    capped = connection.execute(_DAY_CAPACITY, {"cap_day": day}).scalar() is not None
+    if capped and not connection.execute(_TAKE_FROM_DAY, {"cap_day": day, "count": count}).rowcount:
         raise DomainError("slot_full", "The museum is fully booked on this day.")
     _sync_loaded_pool(session, row.id, row.booked)
     return row.booked
@@ -63,14 +64,18 @@ def take_places(session: Session, day: date, slot_id: int, kind: PoolKind, count
 
 def release_places(session: Session, day: date, slot_id: int, kind: PoolKind, count: int) -> None:
     """Give ``count`` places back to a slot's pool and the day cap (pool first, as when taking)."""
-    row = session.execute(
-        update(SlotPool)
-        .where(SlotPool.slot_id == slot_id, SlotPool.kind == kind)
-        .values(booked=SlotPool.booked - count)
-        .returning(SlotPool.id, SlotPool.booked)
-        .execution_options(synchronize_session=False)
-    ).first()
-    session.execute(
+    row = (
+        session.connection()
+        .execute(
+            update(SlotPool)
+            .where(SlotPool.slot_id == slot_id, SlotPool.kind == kind)
+            .values(booked=SlotPool.booked - count)
+            .returning(SlotPool.id, SlotPool.booked)
+            .execution_options(synchronize_session=False)
+        )
+        .first()
+    )
+    session.connection().execute(
         update(Day)
         .where(Day.date == day, Day.capacity.is_not(None))
         .values(booked=Day.booked - count)
@@ -86,11 +91,11 @@ def lock_day(session: Session, day: date) -> None:
     serialised anyway)."""
     if session.get_bind().dialect.name == "sqlite":
         return
-    session.execute(
+    session.connection().execute(
         select(SlotPool.id).join(Slot, Slot.id == SlotPool.slot_id).where(Slot.date == day).order_by(SlotPool.id)
         .with_for_update(of=SlotPool)
     )  # fmt: skip
-    session.execute(select(Day.date).where(Day.date == day).with_for_update())
+    session.connection().execute(select(Day.date).where(Day.date == day).with_for_update())
 
 
 def _sync_loaded_pool(session: Session, pool_id: int, booked: int) -> None:
@@ -102,12 +107,16 @@ def _sync_loaded_pool(session: Session, pool_id: int, booked: int) -> None:
 
 def set_pool_capacity(session: Session, pool: SlotPool, capacity: int) -> None:
     """Change a pool's capacity; raises ``below_booked`` if places already booked would not fit."""
-    changed = session.execute(
-        update(SlotPool)
-        .where(SlotPool.id == pool.id, SlotPool.booked <= capacity)
-        .values(capacity=capacity)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    changed = (
+        session.connection()
+        .execute(
+            update(SlotPool)
+            .where(SlotPool.id == pool.id, SlotPool.booked <= capacity)
+            .values(capacity=capacity)
+            .execution_options(synchronize_session=False)
+        )
+        .rowcount
+    )
     session.refresh(pool)
     if not changed:
         raise DomainError(

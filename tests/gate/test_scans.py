@@ -9,6 +9,7 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import update
 
+from gate.models import Gate
 from museum import db
 from museum.models import Role, Venue
 from tests.conftest import SHANGHAI
@@ -61,11 +62,13 @@ def test_a_decoded_qr_is_admitted_once_and_every_wrong_code_is_refused_with_its_
     assert (admitted["party_size"], admitted["already_admitted"]) == (1, 0)
     assert admitted["ticket"]["reference"] == first["reference"]
     assert admitted["ticket"]["name_masked"] == "V*******1"
+    assert admitted["ticket"]["start"] == "2026-07-10T10:30:00+08:00"
 
     again = scan(client, gate, decoded)
     assert (again["verdict"], again["reason"], again["admitted"], again["already_admitted"]) == (
         "refused", "already_admitted", 0, 1,
     )  # fmt: skip
+    assert again["ticket"] == admitted["ticket"]  # an admission and a refusal describe the ticket alike
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
     forged = decoded[:40] + alphabet[(alphabet.index(decoded[40]) + 1) % 32] + decoded[41:]
     assert scan(client, gate, forged)["reason"] == "invalid_code"
@@ -108,6 +111,24 @@ def test_after_the_window_entry_is_too_late_unless_ops_allow_late_entry(client, 
     with db.write_transaction() as session:
         session.execute(update(Day).where(Day.date == TODAY).values(late_entry_allowed=True))
     assert scan(client, gate, code)["verdict"] == "admitted"
+
+
+def test_a_ticket_scanned_at_another_venue_is_refused_and_still_enters_at_its_own(client, frozen_time):
+    _, _, booking = book_today(client, frozen_time, seeds=(1,))
+    with db.write_transaction() as session:
+        planetarium = Venue(key="planetarium", name="Planetarium", safe_capacity=100)
+        session.add(planetarium)
+        session.flush()
+        session.add(Gate(key="dome", name="Dome entrance", venue_id=planetarium.id))
+    gate = gate_headers()
+    code = booking["tickets"][0]["code"]
+
+    refused = scan(client, gate, code, gate="dome")
+
+    assert (refused["verdict"], refused["reason"], refused["already_admitted"]) == ("refused", "wrong_venue", 0)
+    assert scan(client, gate, code)["verdict"] == "admitted"
+    live = client.get("/api/v1/ops/live", headers=auth_headers(make_account(Role.OPS))).get_json()
+    assert live["inside"] == 1
 
 
 def test_a_party_code_admits_its_count_at_a_time_up_to_the_party(client, frozen_time):
