@@ -2,11 +2,12 @@
 
 How it runs: a fresh database (SQLite file, or the given PostgreSQL database's schema replaced), N
 one-person tickets for a slot of today that is open for entry, one registered device per scanner, and
-gunicorn with 4 sync workers on a free 127.0.0.1 port. Then K clients (threads spread over 4 processes)
-scan their share of codes through POST /api/v1/gate/scans, and each re-scans 10% of its codes after
-they were admitted. Prints scans/s, latency percentiles, verdicts by reason, and checks that exactly N
-were admitted and every duplicate was refused. Everything stops by itself (gunicorn runs under
-`timeout`).
+gunicorn with 4 sync workers on a free 127.0.0.1 port. The scanners first admit a separate batch of
+warm-up tickets, so the timed part meets warm workers, as a morning rush meets gates that have been
+scanning since opening. Then K clients (threads spread over 4 processes) scan their share of codes
+through POST /api/v1/gate/scans, and each re-scans 10% of its codes after they were admitted. Prints
+scans/s, latency percentiles, verdicts by reason, and checks that exactly N were admitted and every
+duplicate was refused. Everything stops by itself (gunicorn runs under `timeout`).
 
     python bench/gate_rush.py --db sqlite
     python bench/gate_rush.py --db postgresql://postgres@127.0.0.1:5432/bench --scanners 16
@@ -112,6 +113,12 @@ def run_scanner_group(port: int, work: list[tuple[str, list[str]]]) -> list[tupl
     return results
 
 
+def _scanner_groups(tokens: list[str], codes: list[str]) -> list[list[tuple[str, list[str]]]]:
+    """Each scanner's token and share of the codes, the scanners split over the client processes."""
+    shares = [(token, codes[index :: len(tokens)]) for index, token in enumerate(tokens)]
+    return [shares[i::PROCESSES] for i in range(PROCESSES)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="sqlite", help="'sqlite' (a fresh file) or a PostgreSQL URL (schema replaced)")
@@ -121,12 +128,16 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=int, default=300, help="gunicorn is stopped after this long")
     args = parser.parse_args()
 
+    warm_up = args.scanners * 10
     with tempfile.TemporaryDirectory() as tmp:
         database_url = reset_database(args.db, Path(tmp))
-        codes, tokens = prepare(database_url, args.tickets, args.scanners)
-        shares = [(token, codes[index :: args.scanners]) for index, token in enumerate(tokens)]
-        groups = [shares[i::PROCESSES] for i in range(PROCESSES)]
+        codes, tokens = prepare(database_url, args.tickets + warm_up, args.scanners)
+        codes, warm_up_codes = codes[: args.tickets], codes[args.tickets :]
+        groups = _scanner_groups(tokens, codes)
         with gunicorn(database_url, args.workers, args.max_seconds) as port:
+            with ProcessPoolExecutor(PROCESSES) as pool:
+                for future in [pool.submit(run_scanner_group, port, g) for g in _scanner_groups(tokens, warm_up_codes)]:
+                    future.result()
             started = time.perf_counter()
             with ProcessPoolExecutor(PROCESSES) as pool:
                 futures = [pool.submit(run_scanner_group, port, group) for group in groups]
