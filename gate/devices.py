@@ -1,9 +1,17 @@
-"""Gates and the devices that scan at them: registration, revocation, and device sign-in."""
+"""Gates and the devices that scan at them: registration, revocation, and device sign-in.
+
+Every scan needs its gate (venue, directions, safe capacity) and, from a turnstile, the device its token
+belongs to. Reading them for each scan would put a query on the busiest path, so each worker trusts
+what it read for ``TRUST_SECONDS``: a revoked token, a closed gate or a new safe capacity applies at
+once in the process that made the change and within that time in the others.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +25,44 @@ from museum.errors import DomainError, Invalid, NotFound
 from museum.models import Account
 
 DEVICE_TOKEN_PREFIX = "dev_"  # noqa: S105 - a marker, not a secret
+TRUST_SECONDS = 5.0
+_monotonic = time.monotonic
+
+
+class _Recent:
+    """Rows read recently by this process, each trusted for ``TRUST_SECONDS`` (misses are not kept)."""
+
+    MAX_ITEMS = 1000
+
+    def __init__(self):
+        self._items: dict[str, tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str):
+        hit = self._items.get(key)
+        if hit is None or _monotonic() - hit[0] >= TRUST_SECONDS:
+            return None
+        return hit[1]
+
+    def put(self, key: str, value) -> None:
+        with self._lock:
+            if len(self._items) >= self.MAX_ITEMS:
+                self._items.clear()
+            self._items[key] = (_monotonic(), value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_recent_devices = _Recent()
+_recent_gates = _Recent()
+
+
+def forget_recent() -> None:
+    """Read devices and gates afresh on their next use (after a change made in this process)."""
+    _recent_devices.clear()
+    _recent_gates.clear()
 
 
 def _token_hash(token: str) -> str:
@@ -76,6 +122,7 @@ def revoke_device(actor: Account, device_id: int) -> Device:
             raise NotFound("device")
         if device.active:
             device.active = False
+            forget_recent()
             record_event(
                 session, actor.email, "device.revoke", f"device:{device.id}", {"active": True}, {"active": False}
             )
@@ -83,16 +130,33 @@ def revoke_device(actor: Account, device_id: int) -> Device:
 
 
 _DEVICE_BY_TOKEN = select(Device).where(Device.token_hash == bindparam("token_hash"))
+_ACTIVE_GATE_BY_KEY = select(Gate).where(Gate.key == bindparam("gate_key"), Gate.active.is_(True))
 
 
 def device_for_token(token: str) -> Device | None:
-    """The active device this token belongs to (its last-seen time is not written on every scan)."""
+    """The active device this token belongs to, at an active gate (its last-seen time is not written on
+    every scan). What is returned may have been read up to ``TRUST_SECONDS`` ago: read it, never change it."""
     if not token.startswith(DEVICE_TOKEN_PREFIX):
         return None
-    device = db.session().scalar(_DEVICE_BY_TOKEN, {"token_hash": _token_hash(token)})
+    token_hash = _token_hash(token)
+    device = _recent_devices.get(token_hash)
+    if device is not None:
+        return device
+    device = db.session().scalar(_DEVICE_BY_TOKEN, {"token_hash": token_hash})
     if device is None or not device.active or not device.gate.active:
         return None
+    _recent_devices.put(token_hash, device)
     return device
+
+
+def active_gate(key: str) -> Gate | None:
+    """The active gate with this key, read up to ``TRUST_SECONDS`` ago: read it, never change it."""
+    gate = _recent_gates.get(key)
+    if gate is None:
+        gate = db.session().scalar(_ACTIVE_GATE_BY_KEY, {"gate_key": key})
+        if gate is not None:
+            _recent_gates.put(key, gate)
+    return gate
 
 
 def touch_device(device: Device) -> None:

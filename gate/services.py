@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking import admission
 from booking.admission import EntryTicket
+from gate.devices import active_gate
 from gate.models import Device, Direction, Gate, Scan, Verdict
 from gate.occupancy import enter, exit_
 from museum import db
@@ -83,6 +84,8 @@ class ScanOutcome:
     conflict: str | None = None
     #: The direction of the stored scan (for telling a retry from another scan under the same nonce).
     direction: Direction | None = None
+    #: Whether those let in had entered before and gone out (re-entry): how to take an entry back.
+    reentry: bool = False
 
 
 class Refused(Exception):
@@ -114,8 +117,11 @@ def scan(actor: ScanActor, request: ScanRequest) -> ScanOutcome:
     gate = resolve_gate(actor, request.gate_key)
     try:
         with db.write_transaction() as session:
-            outcome = _decide(session, gate, request, utcnow(), keys)
-            outcome.scan_id = record_scan(session, actor, gate, request, outcome, utcnow(), offline=False)
+            now = utcnow()
+            outcome = _decide(session, gate, request, now, keys)
+            outcome.scan_id = record_scan(session, actor, gate, request, outcome, now, offline=False)
+            if outcome.verdict is Verdict.ADMITTED:
+                _count_passage(session, gate, request.direction, outcome)
     except NonceTaken:
         return check_same_scan(scan_by_nonce(actor, request.nonce), request, keys)
     return outcome
@@ -147,12 +153,11 @@ def check_same_scan(earlier: ScanOutcome, request: ScanRequest, keys: dict) -> S
 
 def resolve_gate(actor: ScanActor, gate_key: str | None) -> Gate:
     """The gate scanned at: a device's own gate, else the one named, else ``main``."""
-    session = db.session()
     if actor.device is not None:
         if gate_key and gate_key != actor.device.gate.key:
             raise Invalid({"gate": "This device belongs to another gate."})
         return actor.device.gate
-    gate = session.scalar(select(Gate).where(Gate.key == (gate_key or "main"), Gate.active.is_(True)))
+    gate = active_gate(gate_key or "main")
     if gate is None:
         raise Invalid({"gate": "There is no such gate."})
     return gate
@@ -203,7 +208,8 @@ def _decide(session: Session, gate: Gate, request: ScanRequest, now: datetime, k
             # Leaving is always allowed for someone inside, whatever the day (a visit may pass midnight).
             if ticket.venue_id != gate.venue_id:
                 raise Refused("wrong_venue")
-            _let_out(session, gate, ticket, request.count)
+            if not admission.leave(session, ticket.id, request.count):
+                raise Refused("not_inside")
             return ScanOutcome(Verdict.ADMITTED, None, request.count, ticket.party_size, ticket.admitted, ticket)
         if ticket.revoked:
             raise Refused("revoked")
@@ -212,7 +218,7 @@ def _decide(session: Session, gate: Gate, request: ScanRequest, now: datetime, k
         if ticket.venue_id != gate.venue_id:
             raise Refused("wrong_venue")
         check_entry_time(ticket, now, settings)
-        _let_in(session, gate, ticket, request.count, today, settings)
+        reentry = _let_in(session, ticket, request.count, settings)
     except Refused as refusal:
         return ScanOutcome(
             Verdict.REFUSED,
@@ -222,7 +228,9 @@ def _decide(session: Session, gate: Gate, request: ScanRequest, now: datetime, k
             ticket.admitted if ticket else 0,
             ticket,
         )
-    return ScanOutcome(Verdict.ADMITTED, None, request.count, ticket.party_size, ticket.admitted, ticket)
+    return ScanOutcome(
+        Verdict.ADMITTED, None, request.count, ticket.party_size, ticket.admitted, ticket, reentry=reentry
+    )
 
 
 def _admit_at_once(
@@ -230,7 +238,8 @@ def _admit_at_once(
 ) -> ScanOutcome | None:
     """The busy path: today's unrevoked ticket with room left in its party is admitted by one statement,
     then the remaining rules are checked in their order (taking the admission back if one refuses).
-    None when that statement admits nobody: the caller then goes through every rule to find out why."""
+    None when that statement admits nobody: the caller then goes through every rule to find out why.
+    The venue's count is left to :func:`_count_passage`, like every admitted passage's."""
     ticket = admission.admit_by_reference(session, reference, count, today)
     if ticket is None:
         return None
@@ -238,38 +247,51 @@ def _admit_at_once(
         if ticket.venue_id != gate.venue_id:
             raise Refused("wrong_venue")
         check_entry_time(ticket, now, settings)
-        if not enter(session, gate.venue_id, today, count, gate.venue.safe_capacity):
-            raise Refused("museum_full")
     except Refused as refusal:
         admission.undo_admit(session, ticket.id, count)
         return ScanOutcome(Verdict.REFUSED, refusal.reason, 0, ticket.party_size, ticket.admitted, ticket)
     return ScanOutcome(Verdict.ADMITTED, None, count, ticket.party_size, ticket.admitted, ticket)
 
 
-def _let_in(session: Session, gate: Gate, ticket: EntryTicket, count: int, today, settings: Settings) -> None:
-    reentry = False
-    if admission.admit(session, ticket.id, count) is None:
-        if settings.REENTRY_ALLOWED and admission.reenter(session, ticket.id, count) is not None:
-            reentry = True
-        else:
-            admitted, revoked = admission.entry_state(session, ticket.id)  # as it is now, not as first read
-            if revoked:
-                raise Refused("revoked")
-            raise Refused("already_admitted" if admitted >= ticket.party_size else "exceeds_party")
-    if not enter(session, gate.venue_id, today, count, gate.venue.safe_capacity):
-        if reentry:
-            admission.leave(session, ticket.id, count)
-        else:
-            admission.undo_admit(session, ticket.id, count)
-        raise Refused("museum_full")
+def _let_in(session: Session, ticket: EntryTicket, count: int, settings: Settings) -> bool:
+    """Admit ``count`` more of the party on the ticket (or let them back in, where re-entry is allowed);
+    True for a re-entry. Raises ``Refused`` when they may not enter."""
+    if admission.admit(session, ticket.id, count) is not None:
+        return False
+    if settings.REENTRY_ALLOWED and admission.reenter(session, ticket.id, count) is not None:
+        return True
+    admitted, revoked = admission.entry_state(session, ticket.id)  # as it is now, not as first read
+    if revoked:
+        raise Refused("revoked")
+    raise Refused("already_admitted" if admitted >= ticket.party_size else "exceeds_party")
 
 
-def _let_out(session: Session, gate: Gate, ticket: EntryTicket, count: int) -> None:
-    if not admission.leave(session, ticket.id, count):
-        raise Refused("not_inside")
-    exit_(session, gate.venue_id, ticket.visit_date, count)  # counted out of the day they came in
+def _count_passage(session: Session, gate: Gate, direction: Direction, outcome: ScanOutcome) -> None:
+    """Count an admitted passage in the venue's live numbers.
+
+    Last in the transaction, because the venue's row for the day is what every gate of the venue waits
+    for until the commit. An entry that no longer fits under the safe capacity (one in, one out) is taken
+    back from the ticket, and the scan just recorded is turned into a ``museum_full`` refusal.
+    """
+    ticket = outcome.ticket
+    if direction is Direction.OUT:
+        exit_(session, gate.venue_id, ticket.visit_date, outcome.admitted)  # out of the day they came in
+        return
+    if enter(session, gate.venue_id, ticket.visit_date, outcome.admitted, gate.venue.safe_capacity):
+        return
+    if outcome.reentry:
+        admission.leave(session, ticket.id, outcome.admitted)
+    else:
+        admission.undo_admit(session, ticket.id, outcome.admitted)
+    session.connection().execute(_REFUSE_SCAN, {"scan": outcome.scan_id, "reason": "museum_full"})
+    outcome.verdict, outcome.reason, outcome.admitted = Verdict.REFUSED, "museum_full", 0
 
 
+_REFUSE_SCAN = (
+    update(Scan.__table__)
+    .where(Scan.id == bindparam("scan"))
+    .values(verdict=Verdict.REFUSED, reason=bindparam("reason"), count=0)
+)
 _INSERT_SCAN = insert(Scan.__table__).returning(Scan.id)
 
 

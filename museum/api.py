@@ -19,9 +19,13 @@ MAX_ROW_ID = 2**31 - 1
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
 def storable(text: str) -> bool:
     """False for text no database column can hold: NUL characters and lone UTF-16 surrogates."""
-    return "\x00" not in text and not any("\ud800" <= char <= "\udfff" for char in text)
+    return _UNSTORABLE.search(text) is None
 
 
 def _all_storable(value: object) -> bool:
@@ -46,7 +50,7 @@ def json_body() -> dict:
 
 def reject_unstorable_parameters() -> None:
     """Query and form fields with NUL or lone surrogates are refused before any view sees them."""
-    for values in (request.args, request.form):
+    for values in (request.args, request.form) if request.mimetype in _FORM_TYPES else (request.args,):
         for name, value in values.items(multi=True):
             if not (storable(name) and storable(value)):
                 raise Invalid({name if storable(name) else "form": "Contains characters that cannot be stored."})

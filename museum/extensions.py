@@ -29,6 +29,20 @@ def _limits_off() -> bool:
     return not current_app.config["MUSEUM"].RATELIMIT_ENABLED
 
 
+_UNLIMITED_BLUEPRINTS: set[str] = set()
+
+
+def unlimited(blueprint):
+    """No rate limit applies to this blueprint's views, so its requests skip the limiter altogether."""
+    _UNLIMITED_BLUEPRINTS.add(blueprint.name)
+    return blueprint
+
+
+@limiter.request_filter
+def _skips_limiter() -> bool:
+    return _limits_off() or request.blueprint in _UNLIMITED_BLUEPRINTS
+
+
 def limited(name: str, **options):
     """Apply the named limit of MUSEUM_LIMITS. Whether limits apply is read from the app serving the
     request (``MUSEUM_RATELIMIT_ENABLED``), so one process can hold apps with and without them."""

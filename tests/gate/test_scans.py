@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from datetime import datetime
 
@@ -9,7 +10,8 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import update
 
-from gate.models import Gate
+from gate import devices
+from gate.models import Device, Gate, Scan
 from museum import db
 from museum.models import Role, Venue
 from tests.conftest import SHANGHAI
@@ -169,10 +171,37 @@ def test_the_fourth_entry_is_refused_when_three_fit_until_someone_leaves(client,
     assert [scan(client, gate, code)["verdict"] for code in codes[:3]] == ["admitted"] * 3
     full = scan(client, gate, codes[3])
     assert (full["verdict"], full["reason"]) == ("refused", "museum_full")
+    recorded = db.session().get(Scan, full["scan_id"])
+    assert (recorded.verdict, recorded.reason, recorded.count) == ("refused", "museum_full", 0)
     assert scan(client, gate, codes[0], direction="out")["verdict"] == "admitted"
     assert scan(client, gate, codes[3])["verdict"] == "admitted"
     live = client.get("/api/v1/ops/live", headers=auth_headers(make_account(Role.OPS))).get_json()
     assert live["inside"] == 3
+
+
+def test_with_re_entry_allowed_a_visitor_who_went_out_comes_back_in_while_there_is_room(
+    app, client, frozen_time, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MUSEUM", dataclasses.replace(app.config["MUSEUM"], REENTRY_ALLOWED=True))
+    _, _, booking = book_today(client, frozen_time, seeds=(1, 2))
+    gate = gate_headers()
+    first, second = (ticket["code"] for ticket in booking["tickets"])
+    assert scan(client, gate, first)["verdict"] == "admitted"
+    assert scan(client, gate, first, direction="out")["verdict"] == "admitted"
+    back = scan(client, gate, first)
+    assert (back["verdict"], back["already_admitted"]) == ("admitted", 1)
+    assert scan(client, gate, first)["reason"] == "already_admitted"  # they are inside now
+
+    assert scan(client, gate, first, direction="out")["verdict"] == "admitted"
+    assert scan(client, gate, second)["verdict"] == "admitted"
+    with db.write_transaction() as session:
+        session.execute(update(Venue).where(Venue.key == "main").values(safe_capacity=1))
+    devices.forget_recent()  # gates trust what they read of their venue for a few seconds
+    assert scan(client, gate, first)["reason"] == "museum_full"
+    assert scan(client, gate, second, direction="out")["verdict"] == "admitted"
+    assert scan(client, gate, first)["verdict"] == "admitted"  # the refused re-entry was taken back whole
+    live = client.get("/api/v1/ops/live", headers=auth_headers(make_account(Role.OPS))).get_json()
+    assert (live["inside"], live["entered"], live["exited"]) == (1, 4, 3)
 
 
 def test_the_same_nonce_records_one_scan_and_returns_the_first_verdict(client, frozen_time):
@@ -224,6 +253,25 @@ def test_a_registered_device_scans_at_its_gate_until_revoked(client, frozen_time
     assert {g["gate"]: g["entered"] for g in live["gates"]}["east"] == 1
     client.post(f"/api/v1/admin/devices/{device.get_json()['id']}/revoke", headers=admin)
     assert client.post(SCAN, json={"code": booking["tickets"][1]["code"]}, headers=turnstile).status_code == 401
+
+
+def test_a_token_revoked_by_another_worker_stops_working_within_the_trust_time(client, frozen_time, monkeypatch):
+    _, _, booking = book_today(client, frozen_time, seeds=(1, 2, 3))
+    admin = auth_headers(make_account(Role.ADMIN))
+    device = client.post("/api/v1/admin/devices", json={"gate": "main", "name": "Turnstile 2"}, headers=admin)
+    turnstile = {"Authorization": f"Bearer {device.get_json()['token']}"}
+    clock = [1000.0]
+    monkeypatch.setattr(devices, "_monotonic", lambda: clock[0])
+    codes = [ticket["code"] for ticket in booking["tickets"]]
+    assert scan(client, turnstile, codes[0])["verdict"] == "admitted"
+
+    with db.write_transaction() as session:  # as another worker process revoking it would
+        session.execute(update(Device).where(Device.id == device.get_json()["id"]).values(active=False))
+    clock[0] += devices.TRUST_SECONDS - 1
+    assert scan(client, turnstile, codes[1])["verdict"] == "admitted"
+    clock[0] += 1
+
+    assert client.post(SCAN, json={"code": codes[2]}, headers=turnstile).status_code == 401
 
 
 def test_live_numbers_show_arrived_against_booked_per_slot(client, frozen_time):
