@@ -5,9 +5,10 @@ one-person tickets for a slot of today that is open for entry, one registered de
 gunicorn with 4 sync workers on a free 127.0.0.1 port. The scanners first admit a separate batch of
 warm-up tickets, so the timed part meets warm workers, as a morning rush meets gates that have been
 scanning since opening. Then K clients (threads spread over 4 processes) scan their share of codes
-through POST /api/v1/gate/scans, and each re-scans 10% of its codes after they were admitted. Prints
-scans/s, latency percentiles, verdicts by reason, and checks that exactly N were admitted and every
-duplicate was refused. Everything stops by itself (gunicorn runs under `timeout`).
+through POST /api/v1/gate/scans, each with its own nonce as the console and turnstiles send them, and
+each re-scans 10% of its codes after they were admitted. Prints scans/s, latency percentiles, verdicts
+by reason, and checks that exactly N were admitted and every duplicate was refused. Everything stops by
+itself (gunicorn runs under `timeout`).
 
     python bench/gate_rush.py --db sqlite
     python bench/gate_rush.py --db postgresql://postgres@127.0.0.1:5432/bench --scanners 16
@@ -87,21 +88,25 @@ def prepare(database_url: str, tickets: int, scanners: int) -> tuple[list[str], 
     return codes, tokens
 
 
-def run_scanner_group(port: int, work: list[tuple[str, list[str]]]) -> list[tuple[float, str, bool]]:
+def run_scanner_group(
+    port: int, work: list[tuple[str, list[str]]], warm_up: bool = False
+) -> list[tuple[float, str, bool]]:
     """One process: a thread per scanner; each scans its codes, re-scanning 10% of them later."""
     results: list[tuple[float, str, bool]] = []
     lock = threading.Lock()
 
     def scanner(token: str, codes: list[str]):
         rng = random.Random(token)
+        nonce_prefix = "warm-up" if warm_up else "rush"
         duplicates = rng.sample(codes, len(codes) // 10)
         queue = [(code, False) for code in codes]
         for index, code in enumerate(duplicates):  # each duplicate comes some time after its first scan
             queue.insert(min(len(queue), codes.index(code) + 5 + index), (code, True))
         local = []
-        for code, duplicate in queue:
+        for sequence, (code, duplicate) in enumerate(queue):
             started = time.perf_counter()
-            status, answer = request("127.0.0.1", port, "POST", "/api/v1/gate/scans", {"code": code},
+            body = {"code": code, "nonce": f"{nonce_prefix}-{sequence}"}  # as the console and turnstiles send
+            status, answer = request("127.0.0.1", port, "POST", "/api/v1/gate/scans", body,
                                      {"Authorization": f"Bearer {token}"})  # fmt: skip
             elapsed = time.perf_counter() - started
             outcome = answer.get("reason") or answer.get("verdict") if status == 200 else f"http {status}"
@@ -136,7 +141,8 @@ def main() -> None:
         groups = _scanner_groups(tokens, codes)
         with gunicorn(database_url, args.workers, args.max_seconds) as port:
             with ProcessPoolExecutor(PROCESSES) as pool:
-                for future in [pool.submit(run_scanner_group, port, g) for g in _scanner_groups(tokens, warm_up_codes)]:
+                warm_up_groups = _scanner_groups(tokens, warm_up_codes)
+                for future in [pool.submit(run_scanner_group, port, group, True) for group in warm_up_groups]:
                     future.result()
             started = time.perf_counter()
             with ProcessPoolExecutor(PROCESSES) as pool:

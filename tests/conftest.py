@@ -90,9 +90,7 @@ def _empty_tables(app) -> None:
     engine = app.extensions["museum.db"].engine
     with engine.begin() as connection:
         venues = Base.metadata.tables["venues"]
-        connection.execute(
-            update(venues).where(venues.c.key == "main").values(safe_capacity=_MAIN_VENUE_SAFE_CAPACITY)
-        )
+        connection.execute(update(venues).where(venues.c.key == "main").values(safe_capacity=_MAIN_VENUE_SAFE_CAPACITY))
         for table in reversed(Base.metadata.sorted_tables):
             if table.name in KEPT_TABLES:
                 continue

@@ -311,6 +311,28 @@ def test_twenty_gates_scanning_one_code_at_once_admit_it_once(client, frozen_tim
     assert (live["inside"], live["entered"]) == (1, 1)
 
 
+def test_one_scan_retried_ten_times_at_once_under_its_nonce_is_recorded_once(client, frozen_time, live_url):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    _, _, booking = book_today(client, frozen_time, seeds=(1,))
+    lane = gate_headers()
+    barrier = threading.Barrier(10)
+
+    def send(_):
+        with requests.Session() as http:
+            barrier.wait(timeout=60)
+            body = {"code": booking["tickets"][0]["code"], "nonce": "lane-7-0042"}
+            return http.post(f"{live_url}{SCAN}", json=body, headers=lane, timeout=60).json()
+
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(send, range(10)))
+    assert {(a["verdict"], a["scan_id"]) for a in answers} == {("admitted", answers[0]["scan_id"])}
+    assert db.session().query(Scan).count() == 1
+
+
 def test_nonces_belong_to_their_device_or_login_and_cannot_be_reused_for_another_scan(client, frozen_time):
     _, _, booking = book_today(client, frozen_time, seeds=(1, 2))
     first, second = (ticket["code"] for ticket in booking["tickets"])
