@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from booking import admission
 from booking.admission import EntryTicket
 from gate.devices import active_gate
 from gate.models import Device, Direction, Gate, Scan, Verdict
-from gate.occupancy import enter, exit_
+from gate.occupancy import ENTER, enter, exit_
 from museum import db
 from museum.clock import local_datetime, utcnow
 from museum.codes import REFERENCE_ALPHABET, REFERENCE_LENGTH, InvalidCode, decode_code
@@ -117,9 +117,14 @@ def scan(actor: ScanActor, request: ScanRequest) -> ScanOutcome:
         with db.write_transaction() as session:
             now = utcnow()
             outcome = _decide(session, gate, request, now, keys)
-            outcome.scan_id = record_scan(session, actor, gate, request, outcome, now, offline=False)
-            if outcome.verdict is Verdict.ADMITTED:
-                _count_passage(session, gate, request.direction, outcome)
+            row = scan_row(actor, gate, request, outcome, now, offline=False)
+            if outcome.verdict is Verdict.REFUSED:
+                outcome.scan_id = insert_scan(session, row)
+            elif request.direction is Direction.IN:
+                outcome.scan_id = _record_entry(session, gate, outcome, row)
+            else:
+                outcome.scan_id = insert_scan(session, row)
+                exit_(session, gate.venue_id, outcome.ticket.visit_date, outcome.admitted)  # of the day they came
     except NonceTaken:
         return check_same_scan(scan_by_nonce(actor, request.nonce), request, keys)
     return outcome
@@ -264,25 +269,34 @@ def _let_in(session: Session, ticket: EntryTicket, count: int, settings: Setting
     raise Refused("already_admitted" if admitted >= ticket.party_size else "exceeds_party")
 
 
-def _count_passage(session: Session, gate: Gate, direction: Direction, outcome: ScanOutcome) -> None:
-    """Count an admitted passage in the venue's live numbers.
+def _record_entry(session: Session, gate: Gate, outcome: ScanOutcome, row: dict) -> int:
+    """Record an admitted entry's scan and count it in the venue's live numbers; returns the scan's id.
 
     Last in the transaction, because the venue's row for the day is what every gate of the venue waits
-    for until the commit. An entry that no longer fits under the safe capacity (one in, one out) is taken
-    back from the ticket, and the scan just recorded is turned into a ``museum_full`` refusal.
+    for until the commit (on PostgreSQL the scan's row and the count are one statement). An entry that
+    no longer fits under the safe capacity (one in, one out) is taken back from the ticket, and its scan
+    becomes a ``museum_full`` refusal. Raises ``NonceTaken`` like :func:`insert_scan`.
     """
     ticket = outcome.ticket
-    if direction is Direction.OUT:
-        exit_(session, gate.venue_id, ticket.visit_date, outcome.admitted)  # out of the day they came in
-        return
-    if enter(session, gate.venue_id, ticket.visit_date, outcome.admitted, gate.venue.safe_capacity):
-        return
+    entry = (gate.venue_id, ticket.visit_date, outcome.admitted, gate.venue.safe_capacity)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        params = dict(zip(("venue", "day", "n", "cap"), entry, strict=True))
+        recorded = connection.execute(_RECORD_AND_ENTER, {**row, **params}).first()
+        if recorded is None:
+            raise NonceTaken()
+        scan_id, counted = recorded[0], recorded[1] == 1
+    else:
+        scan_id, counted = insert_scan(session, row), False
+    if counted or enter(session, *entry):  # again, for the day's first entry (no row yet) or a full venue
+        return scan_id
     if outcome.reentry:
         admission.leave(session, ticket.id, outcome.admitted)
     else:
         admission.undo_admit(session, ticket.id, outcome.admitted)
-    session.connection().execute(_REFUSE_SCAN, {"scan": outcome.scan_id, "reason": "museum_full"})
+    connection.execute(_REFUSE_SCAN, {"scan": scan_id, "reason": "museum_full"})
     outcome.verdict, outcome.reason, outcome.admitted = Verdict.REFUSED, "museum_full", 0
+    return scan_id
 
 
 _REFUSE_SCAN = (
@@ -295,6 +309,13 @@ _INSERT_SCAN_ONCE = {
     name: dialect.insert(Scan.__table__).on_conflict_do_nothing(index_elements=["nonce"]).returning(Scan.id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
+_COUNTED_IN = ENTER.returning(literal_column("1")).cte("counted_in")
+#: PostgreSQL: the scan's row and the venue's count in one statement (the count is 1 if it fitted).
+_RECORD_AND_ENTER = (
+    _INSERT_SCAN_ONCE["postgresql"]
+    .add_cte(_COUNTED_IN)
+    .returning(select(func.count()).select_from(_COUNTED_IN).scalar_subquery())
+)
 
 
 def record_scan(
@@ -306,9 +327,20 @@ def record_scan(
     scanned_at: datetime,
     offline: bool,
 ) -> int:
-    """Add the scan's row to the caller's transaction; raises ``NonceTaken`` if its nonce is recorded
-    (the caller then rolls everything back and answers with the recorded scan)."""
-    values = dict(
+    """Add the scan's row to the caller's transaction; raises ``NonceTaken`` like :func:`insert_scan`."""
+    return insert_scan(session, scan_row(actor, gate, request, outcome, scanned_at, offline))
+
+
+def scan_row(
+    actor: ScanActor,
+    gate: Gate,
+    request: ScanRequest,
+    outcome: ScanOutcome,
+    scanned_at: datetime,
+    offline: bool,
+) -> dict:
+    """The values of a scan's row."""
+    return dict(
         nonce=actor.scoped(request.nonce) if request.nonce else None,
         gate_id=gate.id,
         device_id=actor.device.id if actor.device else None,
@@ -325,8 +357,13 @@ def record_scan(
         offline=offline,
         conflict=outcome.conflict,
     )
+
+
+def insert_scan(session: Session, row: dict) -> int:
+    """Insert a scan's row; raises ``NonceTaken`` if its nonce is recorded (the caller then rolls
+    everything back and answers with the recorded scan)."""
     connection = session.connection()
-    scan_id = connection.execute(_INSERT_SCAN_ONCE[connection.dialect.name], values).scalar()
+    scan_id = connection.execute(_INSERT_SCAN_ONCE[connection.dialect.name], row).scalar()
     if scan_id is None:
         raise NonceTaken()
     return scan_id
