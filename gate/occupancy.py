@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gate.models import Occupancy
 
-ENTER = (
+_ENTER = (
     update(Occupancy)
     .where(
         Occupancy.venue_id == bindparam("venue"),
@@ -52,10 +52,10 @@ def enter(session: Session, venue_id: int, day: date, count: int, safe_capacity:
     One statement on the busy path; the day's row is created by the day's first scan.
     """
     params = {"venue": venue_id, "day": day, "n": count, "cap": safe_capacity}
-    if session.connection().execute(ENTER, params).rowcount == 1:
+    if session.connection().execute(_ENTER, params).rowcount == 1:
         return True
     if ensure_row(session, venue_id, day):
-        return session.connection().execute(ENTER, params).rowcount == 1
+        return session.connection().execute(_ENTER, params).rowcount == 1
     return False
 
 

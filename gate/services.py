@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, func, literal_column, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from booking import admission
 from booking.admission import EntryTicket
 from gate.devices import active_gate
 from gate.models import Device, Direction, Gate, Scan, Verdict
-from gate.occupancy import ENTER, enter, exit_
+from gate.occupancy import enter, exit_
 from museum import db
 from museum.clock import local_datetime, utcnow
 from museum.codes import REFERENCE_ALPHABET, REFERENCE_LENGTH, InvalidCode, decode_code
@@ -124,7 +124,8 @@ def scan(actor: ScanActor, request: ScanRequest) -> ScanOutcome:
                 outcome.scan_id = _record_entry(session, gate, outcome, row)
             else:
                 outcome.scan_id = insert_scan(session, row)
-                exit_(session, gate.venue_id, outcome.ticket.visit_date, outcome.admitted)  # of the day they came
+                # Counted out of the day they came in (a visit may pass midnight).
+                exit_(session, gate.venue_id, outcome.ticket.visit_date, outcome.admitted)
     except NonceTaken:
         return check_same_scan(scan_by_nonce(actor, request.nonce), request, keys)
     return outcome
@@ -242,7 +243,7 @@ def _admit_at_once(
     """The busy path: today's unrevoked ticket with room left in its party is admitted by one statement,
     then the remaining rules are checked in their order (taking the admission back if one refuses).
     None when that statement admits nobody: the caller then goes through every rule to find out why.
-    The venue's count is left to :func:`_count_passage`, like every admitted passage's."""
+    The venue's count is left to :func:`_record_entry`, as for every entry."""
     ticket = admission.admit_by_reference(session, reference, count, today)
     if ticket is None:
         return None
@@ -272,29 +273,20 @@ def _let_in(session: Session, ticket: EntryTicket, count: int, settings: Setting
 def _record_entry(session: Session, gate: Gate, outcome: ScanOutcome, row: dict) -> int:
     """Record an admitted entry's scan and count it in the venue's live numbers; returns the scan's id.
 
-    Last in the transaction, because the venue's row for the day is what every gate of the venue waits
-    for until the commit (on PostgreSQL the scan's row and the count are one statement). An entry that
-    no longer fits under the safe capacity (one in, one out) is taken back from the ticket, and its scan
-    becomes a ``museum_full`` refusal. Raises ``NonceTaken`` like :func:`insert_scan`.
+    The count comes last in the transaction, because the venue's row for the day is what every gate of
+    the venue waits for until the commit. An entry that no longer fits under the safe capacity (one in,
+    one out) is taken back from the ticket, and its scan becomes a ``museum_full`` refusal. Raises
+    ``NonceTaken`` like :func:`insert_scan`.
     """
     ticket = outcome.ticket
-    entry = (gate.venue_id, ticket.visit_date, outcome.admitted, gate.venue.safe_capacity)
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        params = dict(zip(("venue", "day", "n", "cap"), entry, strict=True))
-        recorded = connection.execute(_RECORD_AND_ENTER, {**row, **params}).first()
-        if recorded is None:
-            raise NonceTaken()
-        scan_id, counted = recorded[0], recorded[1] == 1
-    else:
-        scan_id, counted = insert_scan(session, row), False
-    if counted or enter(session, *entry):  # again, for the day's first entry (no row yet) or a full venue
+    scan_id = insert_scan(session, row)
+    if enter(session, gate.venue_id, ticket.visit_date, outcome.admitted, gate.venue.safe_capacity):
         return scan_id
     if outcome.reentry:
         admission.leave(session, ticket.id, outcome.admitted)
     else:
         admission.undo_admit(session, ticket.id, outcome.admitted)
-    connection.execute(_REFUSE_SCAN, {"scan": scan_id, "reason": "museum_full"})
+    session.connection().execute(_REFUSE_SCAN, {"scan": scan_id, "reason": "museum_full"})
     outcome.verdict, outcome.reason, outcome.admitted = Verdict.REFUSED, "museum_full", 0
     return scan_id
 
@@ -309,13 +301,6 @@ _INSERT_SCAN_ONCE = {
     name: dialect.insert(Scan.__table__).on_conflict_do_nothing(index_elements=["nonce"]).returning(Scan.id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
-_COUNTED_IN = ENTER.returning(literal_column("1")).cte("counted_in")
-#: PostgreSQL: the scan's row and the venue's count in one statement (the count is 1 if it fitted).
-_RECORD_AND_ENTER = (
-    _INSERT_SCAN_ONCE["postgresql"]
-    .add_cte(_COUNTED_IN)
-    .returning(select(func.count()).select_from(_COUNTED_IN).scalar_subquery())
-)
 
 
 def record_scan(

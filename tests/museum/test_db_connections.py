@@ -25,7 +25,7 @@ def _backend_pid(engine) -> int:
 
 def _terminate(app, pid: int) -> None:
     with app.extensions["museum.db"].engine.connect() as connection:
-        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})  # waits until it is gone
         connection.commit()
 
 
