@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, request, session
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -67,6 +68,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         hops = settings.PROXY_HOPS
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.url_map.converters["id"] = RowIdConverter
+    app.session_interface = BearerlessCookieSessions()
     app.extensions["museum.db"] = db.Database(settings.DATABASE_URL)
     app.teardown_appcontext(db.close_session)
 
@@ -86,6 +88,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_commands(app)
     _register_health(app)
     return app
+
+
+class BearerlessCookieSessions(SecureCookieSessionInterface):
+    """Requests that carry a bearer token are stateless: they neither read nor set the session cookie."""
+
+    def open_session(self, app, request):
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def _register_blueprints(app: Flask) -> None:
