@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, time
 
-from sqlalchemy import bindparam, case, literal_column, select, update
+from sqlalchemy import bindparam, case, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
 from booking.models import Booking, Person, Ticket
@@ -107,6 +107,7 @@ _ADMIT_BY_REFERENCE = (
     update(Ticket)
     .where(
         Ticket.reference == bindparam("ref"),
+        or_(bindparam("scanned", type_=Ticket.code.type).is_(None), Ticket.code == bindparam("scanned")),
         Ticket.revoked_at.is_(None),
         Ticket.visit_date == bindparam("today"),
         Ticket.admitted + bindparam("n") <= Ticket.party_size,
@@ -131,13 +132,16 @@ def find_ticket(session: Session, reference: str) -> EntryTicket | None:
     return EntryTicket(*row) if row else None
 
 
-def admit_by_reference(session: Session, reference: str, count: int, today: date) -> EntryTicket | None:
+def admit_by_reference(
+    session: Session, reference: str, scanned_code: str | None, count: int, today: date
+) -> EntryTicket | None:
     """The busy path of an entry, in one statement: let ``count`` of the party of today's unrevoked ticket
-    with this reference in, and return the ticket as it was before. None if that is not possible (an
-    unknown reference, revoked, another day, too few left): the caller then finds out why.
+    with this reference in (and, for a scanned code, whose issued code is exactly that one), and return
+    the ticket as it was before. None if that is not possible (an unknown reference, another code,
+    revoked, another day, too few left): the caller then finds out why.
     The caller still checks the rules this statement does not (venue, entry time) and calls
     :func:`undo_admit` if one refuses."""
-    params = {"ref": reference, "today": today, "n": count}
+    params = {"ref": reference, "scanned": scanned_code, "today": today, "n": count}
     row = session.connection().execute(_ADMIT_BY_REFERENCE, params).first()
     return EntryTicket(*row) if row else None
 

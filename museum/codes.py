@@ -71,20 +71,8 @@ def encode_code(claims: TicketClaims, key_id: int, private_key: Ed25519PrivateKe
 
 def decode_code(code: str, public_keys: dict[int, Ed25519PublicKey]) -> TicketClaims:
     """Check the signature and return what the code says; raises :class:`InvalidCode` otherwise."""
-    text = (code or "").strip().upper()
-    try:
-        raw = base64.b32decode(text + "=" * (-len(text) % 8))
-    except (binascii.Error, ValueError):
-        raise InvalidCode("not base32") from None
-    if len(raw) != _LAYOUT.size + _SIGNATURE_LEN:
-        raise InvalidCode("wrong length")
-    if base64.b32encode(raw).decode().rstrip("=") != text:
-        # The last character carries two unused bits; only the canonical spelling is accepted.
-        raise InvalidCode("not canonical")
-    payload, signature = raw[: _LAYOUT.size], raw[_LAYOUT.size :]
+    payload, signature = _split(code)
     version, key_id, reference, slot_id, days, start, end, party = _LAYOUT.unpack(payload)
-    if version != VERSION:
-        raise InvalidCode("unknown version")
     public_key = public_keys.get(key_id)
     if public_key is None:
         raise InvalidCode("unknown key")
@@ -102,6 +90,31 @@ def decode_code(code: str, public_keys: dict[int, Ed25519PublicKey]) -> TicketCl
         key_id=key_id,
         version=version,
     )
+
+
+def claimed_reference(code: str) -> str:
+    """The reference a well-formed code names, its signature NOT checked: for finding the ticket whose
+    stored code it must then equal exactly (only the museum's own issued code can). Raises
+    :class:`InvalidCode` for text that is not a code of this layout."""
+    payload, _ = _split(code)
+    return _reference_text(payload[2:8])
+
+
+def _split(code: str) -> tuple[bytes, bytes]:
+    """The signed payload and the signature of a code in its canonical spelling, version checked."""
+    text = (code or "").strip().upper()
+    try:
+        raw = base64.b32decode(text + "=" * (-len(text) % 8))
+    except (binascii.Error, ValueError):
+        raise InvalidCode("not base32") from None
+    if len(raw) != _LAYOUT.size + _SIGNATURE_LEN:
+        raise InvalidCode("wrong length")
+    if base64.b32encode(raw).decode().rstrip("=") != text:
+        # The last character carries two unused bits; only the canonical spelling is accepted.
+        raise InvalidCode("not canonical")
+    if raw[0] != VERSION:
+        raise InvalidCode("unknown version")
+    return raw[: _LAYOUT.size], raw[_LAYOUT.size :]
 
 
 def new_reference() -> str:

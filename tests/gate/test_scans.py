@@ -7,12 +7,15 @@ import io
 from datetime import datetime
 
 import zxingcpp
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 from sqlalchemy import update
 
 from gate import devices
 from gate.models import Device, Gate, Scan
 from museum import db
+from museum.codes import decode_code, encode_code
+from museum.keys import public_keys
 from museum.models import Role, Venue
 from tests.conftest import SHANGHAI
 from tests.helpers import (
@@ -79,6 +82,19 @@ def test_a_decoded_qr_is_admitted_once_and_every_wrong_code_is_refused_with_its_
     # The reference printed under the QR code works too, typed by hand.
     typed = scan(client, gate, second["reference"].lower())
     assert typed["verdict"] == "admitted"
+
+
+def test_a_code_with_a_real_reference_but_not_issued_by_the_museum_never_admits(client, frozen_time):
+    _, _, booking = book_today(client, frozen_time, seeds=(1,))
+    issued = booking["tickets"][0]["code"]
+    claims = decode_code(issued, public_keys())
+    forged = encode_code(claims, claims.key_id, Ed25519PrivateKey.generate())  # same claims, another key
+    gate = gate_headers()
+
+    refused = scan(client, gate, forged)
+
+    assert (refused["verdict"], refused["reason"]) == ("refused", "invalid_code")
+    assert scan(client, gate, issued)["verdict"] == "admitted"
 
 
 def test_revoked_wrong_day_and_too_early_are_refused(client, frozen_time):
