@@ -29,6 +29,8 @@ _SIGNATURE_LEN = 64
 #: Short references avoid characters that are easy to confuse when read aloud or typed (0/O, 1/I/L, 2/Z, 5/S, 8/B).
 REFERENCE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
 REFERENCE_LENGTH = 10
+#: Characters of a code: the payload and the signature in base32 without padding.
+CODE_LENGTH = -(-(_LAYOUT.size + _SIGNATURE_LEN) * 8 // 5)
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,16 @@ def claimed_reference(code: str) -> str:
     """The reference a well-formed code names, its signature NOT checked: for finding the ticket whose
     stored code it must then equal exactly (only the museum's own issued code can). Raises
     :class:`InvalidCode` for text that is not a code of this layout."""
-    payload, _ = _split(code)
-    return _reference_text(payload[2:8])
+    text = (code or "").strip().upper()
+    if len(text) != CODE_LENGTH:
+        raise InvalidCode("wrong length")
+    try:
+        head = base64.b32decode(text[:16])  # the first 10 bytes: version, key id, reference, ...
+    except (binascii.Error, ValueError):
+        raise InvalidCode("not base32") from None
+    if head[0] != VERSION:
+        raise InvalidCode("unknown version")
+    return _reference_text(head[2:8])
 
 
 def _split(code: str) -> tuple[bytes, bytes]:

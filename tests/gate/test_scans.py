@@ -97,6 +97,16 @@ def test_a_code_with_a_real_reference_but_not_issued_by_the_museum_never_admits(
     assert scan(client, gate, issued)["verdict"] == "admitted"
 
 
+def test_every_single_character_change_of_a_code_is_refused_at_the_gate(client, frozen_time):
+    _, _, booking = book_today(client, frozen_time, seeds=(1,))
+    code, gate = booking["tickets"][0]["code"], gate_headers()
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    for position in range(len(code)):
+        changed = code[:position] + alphabet[(alphabet.index(code[position]) + 1) % 32] + code[position + 1 :]
+        assert scan(client, gate, changed)["reason"] == "invalid_code", position
+    assert scan(client, gate, code)["verdict"] == "admitted"
+
+
 def test_revoked_wrong_day_and_too_early_are_refused(client, frozen_time):
     _, owner, booking = book_today(client, frozen_time, seeds=(1, 2))
     gate = gate_headers()
