@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gate.models import Device, Gate, GateKind
@@ -160,6 +160,7 @@ def active_gate(key: str) -> Gate | None:
 
 
 def touch_device(device: Device) -> None:
-    """Note that a device was seen (called on bundle downloads, not on every scan)."""
+    """Note that a device was seen (called on bundle downloads, not on every scan). Only that column is
+    written: the device at hand may have been read seconds ago, and must not write back what it knew."""
     with db.write_transaction() as session:
-        session.merge(device).last_seen_at = utcnow()
+        session.connection().execute(update(Device).where(Device.id == device.id).values(last_seen_at=utcnow()))

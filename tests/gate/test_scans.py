@@ -295,6 +295,7 @@ def test_a_token_revoked_by_another_worker_stops_working_within_the_trust_time(c
         session.execute(update(Device).where(Device.id == device.get_json()["id"]).values(active=False))
     clock[0] += devices.TRUST_SECONDS - 1
     assert scan(client, turnstile, codes[1])["verdict"] == "admitted"
+    assert client.get("/api/v1/gate/bundle", headers=turnstile).status_code == 200  # notes the device as seen
     clock[0] += 1
 
     assert client.post(SCAN, json={"code": codes[2]}, headers=turnstile).status_code == 401
