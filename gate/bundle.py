@@ -10,14 +10,14 @@ from flask import current_app
 from sqlalchemy import select
 
 from booking.models import Ticket
-from gate.models import Gate
+from gate.devices import KnownGate
 from museum import db
 from museum.clock import utcnow
 from museum.keys import public_key_bytes
 from museum.models import Day, Slot
 
 
-def build_bundle(gate: Gate) -> dict:
+def build_bundle(gate: KnownGate) -> dict:
     """Public keys, today's revoked references, references already admitted today (with counts), the
     entry rules, and a ``version`` that changes whenever any of it does. No personal data."""
     settings = current_app.config["MUSEUM"]

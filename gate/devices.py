@@ -12,11 +12,12 @@ import hashlib
 import secrets
 import threading
 import time
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gate.models import Device, Gate, GateKind
+from gate.models import Device, Direction, Gate, GateKind, kind_allows
 from museum import db
 from museum.audit import record_event
 from museum.calendar import get_venue
@@ -57,6 +58,47 @@ class _Recent:
 
 _recent_devices = _Recent()
 _recent_gates = _Recent()
+
+
+@dataclass(frozen=True)
+class KnownVenue:
+    id: int
+    key: str
+    name: str
+    name_zh: str
+    safe_capacity: int
+
+
+@dataclass(frozen=True)
+class KnownGate:
+    """What scans need of a gate, copied from its row when read: safe to keep across requests and threads."""
+
+    id: int
+    key: str
+    name: str
+    kind: GateKind
+    venue: KnownVenue
+
+    @property
+    def venue_id(self) -> int:
+        return self.venue.id
+
+    def allows(self, direction: Direction) -> bool:
+        return kind_allows(self.kind, direction)
+
+    @classmethod
+    def of(cls, gate: Gate) -> KnownGate:
+        venue = KnownVenue(gate.venue.id, gate.venue.key, gate.venue.name, gate.venue.name_zh, gate.venue.safe_capacity)
+        return cls(gate.id, gate.key, gate.name, gate.kind, venue)
+
+
+@dataclass(frozen=True)
+class KnownDevice:
+    """A device signed in with its token, copied from its row when read."""
+
+    id: int
+    name: str
+    gate: KnownGate
 
 
 def forget_recent() -> None:
@@ -122,10 +164,10 @@ def revoke_device(actor: Account, device_id: int) -> Device:
             raise NotFound("device")
         if device.active:
             device.active = False
-            forget_recent()
             record_event(
                 session, actor.email, "device.revoke", f"device:{device.id}", {"active": True}, {"active": False}
             )
+    forget_recent()  # after the commit: a request reading it afresh now finds it revoked
     return device
 
 
@@ -133,34 +175,36 @@ _DEVICE_BY_TOKEN = select(Device).where(Device.token_hash == bindparam("token_ha
 _ACTIVE_GATE_BY_KEY = select(Gate).where(Gate.key == bindparam("gate_key"), Gate.active.is_(True))
 
 
-def device_for_token(token: str) -> Device | None:
+def device_for_token(token: str) -> KnownDevice | None:
     """The active device this token belongs to, at an active gate (its last-seen time is not written on
-    every scan). What is returned may have been read up to ``TRUST_SECONDS`` ago: read it, never change it."""
+    every scan), as read up to ``TRUST_SECONDS`` ago."""
     if not token.startswith(DEVICE_TOKEN_PREFIX):
         return None
     token_hash = _token_hash(token)
-    device = _recent_devices.get(token_hash)
-    if device is not None:
-        return device
+    known = _recent_devices.get(token_hash)
+    if known is not None:
+        return known
     device = db.session().scalar(_DEVICE_BY_TOKEN, {"token_hash": token_hash})
     if device is None or not device.active or not device.gate.active:
         return None
-    _recent_devices.put(token_hash, device)
-    return device
+    known = KnownDevice(device.id, device.name, KnownGate.of(device.gate))
+    _recent_devices.put(token_hash, known)
+    return known
 
 
-def active_gate(key: str) -> Gate | None:
-    """The active gate with this key, read up to ``TRUST_SECONDS`` ago: read it, never change it."""
-    gate = _recent_gates.get(key)
-    if gate is None:
+def active_gate(key: str) -> KnownGate | None:
+    """The active gate with this key, as read up to ``TRUST_SECONDS`` ago."""
+    known = _recent_gates.get(key)
+    if known is None:
         gate = db.session().scalar(_ACTIVE_GATE_BY_KEY, {"gate_key": key})
-        if gate is not None:
-            _recent_gates.put(key, gate)
-    return gate
+        if gate is None:
+            return None
+        known = KnownGate.of(gate)
+        _recent_gates.put(key, known)
+    return known
 
 
-def touch_device(device: Device) -> None:
-    """Note that a device was seen (called on bundle downloads, not on every scan). Only that column is
-    written: the device at hand may have been read seconds ago, and must not write back what it knew."""
+def touch_device(device: KnownDevice) -> None:
+    """Note that a device was seen (called on bundle downloads, not on every scan)."""
     with db.write_transaction() as session:
         session.connection().execute(update(Device).where(Device.id == device.id).values(last_seen_at=utcnow()))

@@ -42,7 +42,12 @@ class Gate(Base):
     venue: Mapped[Venue] = relationship(lazy="joined")
 
     def allows(self, direction: Direction) -> bool:
-        return self.kind is GateKind.BOTH or self.kind.value == {"in": "entry", "out": "exit"}[direction.value]
+        return kind_allows(self.kind, direction)
+
+
+def kind_allows(kind: GateKind, direction: Direction) -> bool:
+    """Whether a gate of this kind lets people pass in this direction."""
+    return kind is GateKind.BOTH or kind.value == {"in": "entry", "out": "exit"}[direction.value]
 
 
 class Device(Base):

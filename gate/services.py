@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from booking import admission
 from booking.admission import EntryTicket
-from gate.devices import active_gate
-from gate.models import Device, Direction, Gate, Scan, Verdict
+from gate.devices import KnownDevice, KnownGate, active_gate
+from gate.models import Direction, Scan, Verdict
 from gate.occupancy import enter, exit_
 from museum import db
 from museum.clock import local_datetime, utcnow
@@ -53,7 +53,7 @@ class ScanActor:
     """Who scans: a staff login at a handheld or console, or a registered device."""
 
     staff: Account | None = None
-    device: Device | None = None
+    device: KnownDevice | None = None
 
     def scoped(self, nonce: str) -> str:
         """Nonces are unique per device or login: two turnstiles that both count 1, 2, 3 never collide."""
@@ -155,7 +155,7 @@ def check_same_scan(earlier: ScanOutcome, request: ScanRequest, keys: dict) -> S
     return earlier
 
 
-def resolve_gate(actor: ScanActor, gate_key: str | None) -> Gate:
+def resolve_gate(actor: ScanActor, gate_key: str | None) -> KnownGate:
     """The gate scanned at: a device's own gate, else the one named, else ``main``."""
     if actor.device is not None:
         if gate_key and gate_key != actor.device.gate.key:
@@ -195,7 +195,7 @@ def check_entry_time(ticket: EntryTicket, now: datetime, settings: Settings) -> 
         raise Refused("too_late")
 
 
-def _decide(session: Session, gate: Gate, request: ScanRequest, now: datetime, keys: dict) -> ScanOutcome:
+def _decide(session: Session, gate: KnownGate, request: ScanRequest, now: datetime, keys: dict) -> ScanOutcome:
     settings = _settings()
     ticket = None
     try:
@@ -237,7 +237,7 @@ def _decide(session: Session, gate: Gate, request: ScanRequest, now: datetime, k
 
 
 def _admit_at_once(
-    session: Session, gate: Gate, code: str, count: int, now: datetime, today: date, settings: Settings
+    session: Session, gate: KnownGate, code: str, count: int, now: datetime, today: date, settings: Settings
 ) -> ScanOutcome | None:
     """The busy path: today's unrevoked ticket with room left in its party is admitted by one statement,
     then the remaining rules are checked in their order (taking the admission back if one refuses).
@@ -281,7 +281,7 @@ def _let_in(session: Session, ticket: EntryTicket, count: int, settings: Setting
     raise Refused("already_admitted" if admitted >= ticket.party_size else "exceeds_party")
 
 
-def _record_entry(session: Session, gate: Gate, outcome: ScanOutcome, row: dict) -> int:
+def _record_entry(session: Session, gate: KnownGate, outcome: ScanOutcome, row: dict) -> int:
     """Record an admitted entry's scan and count it in the venue's live numbers; returns the scan's id.
 
     The count comes last in the transaction, because the venue's row for the day is what every gate of
@@ -317,7 +317,7 @@ _INSERT_SCAN_ONCE = {
 def record_scan(
     session: Session,
     actor: ScanActor,
-    gate: Gate,
+    gate: KnownGate,
     request: ScanRequest,
     outcome: ScanOutcome,
     scanned_at: datetime,
@@ -329,7 +329,7 @@ def record_scan(
 
 def scan_row(
     actor: ScanActor,
-    gate: Gate,
+    gate: KnownGate,
     request: ScanRequest,
     outcome: ScanOutcome,
     scanned_at: datetime,

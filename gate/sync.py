@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from booking import admission
 from booking.admission import EntryTicket
-from gate.models import Direction, Gate, Verdict
+from gate.devices import KnownGate
+from gate.models import Direction, Verdict
 from gate.occupancy import enter, exit_
 from gate.services import (
     NonceTaken,
@@ -107,13 +108,14 @@ def _record_one(actor: ScanActor, item: OfflineScan, keys: dict) -> SyncResult:
         with db.write_transaction() as session:
             outcome = _outcome(session, gate, item, day, keys)
             outcome.scan_id = record_scan(session, actor, gate, request, outcome, item.scanned_at, offline=True)
+            _count_passage(session, gate, item, day, outcome)
     except NonceTaken:
         earlier = scan_by_nonce(actor, item.nonce)
         return SyncResult(nonce, False, earlier.conflict, earlier.scan_id)
     return SyncResult(nonce, True, outcome.conflict, outcome.scan_id)
 
 
-def _outcome(session: Session, gate: Gate, item: OfflineScan, day: date, keys: dict) -> ScanOutcome:
+def _outcome(session: Session, gate: KnownGate, item: OfflineScan, day: date, keys: dict) -> ScanOutcome:
     ticket: EntryTicket | None = None
     unknown_reason = None
     try:
@@ -127,8 +129,8 @@ def _outcome(session: Session, gate: Gate, item: OfflineScan, day: date, keys: d
     return ScanOutcome(Verdict.ADMITTED, None, counted, party, before, ticket, conflict=conflict)
 
 
-def _apply(session: Session, gate: Gate, ticket: EntryTicket | None, item: OfflineScan, day: date):
-    """Bring the server's counters in line with a passage that happened.
+def _apply(session: Session, gate: KnownGate, ticket: EntryTicket | None, item: OfflineScan, day: date):
+    """Bring the ticket's entry state in line with a passage that happened.
 
     Returns the conflict (or None) and how many people the scan is counted for: entries always count
     (they are inside), exits only when they match someone who is.
@@ -138,9 +140,7 @@ def _apply(session: Session, gate: Gate, ticket: EntryTicket | None, item: Offli
             return ("invalid_code" if ticket is None else "wrong_venue"), 0
         if not admission.leave(session, ticket.id, item.count):
             return "exit_without_entry", 0
-        exit_(session, gate.venue_id, ticket.visit_date, item.count)
         return None, item.count
-    enter(session, gate.venue_id, day, item.count, safe_capacity=0)  # they are inside, full or not
     if ticket is None:
         return "invalid_code", item.count
     if ticket.visit_date != day:
@@ -155,3 +155,14 @@ def _apply(session: Session, gate: Gate, ticket: EntryTicket | None, item: Offli
         admission.count_inside(session, ticket.id, item.count)
         return "double_admission", item.count
     return None, item.count
+
+
+def _count_passage(session: Session, gate: KnownGate, item: OfflineScan, day: date, outcome: ScanOutcome) -> None:
+    """Count the passage in the venue's live numbers, last in the transaction as online scans do (so the
+    two never lock the ticket and the venue's counter in opposite orders)."""
+    if outcome.verdict is not Verdict.ADMITTED or not outcome.admitted:
+        return
+    if item.direction is Direction.OUT:
+        exit_(session, gate.venue_id, outcome.ticket.visit_date, outcome.admitted)  # of the day they came in
+    else:
+        enter(session, gate.venue_id, day, outcome.admitted, safe_capacity=0)  # they are inside, full or not

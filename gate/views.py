@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 
 from gate import services
-from gate.models import Gate
+from gate.devices import KnownGate
 from gate.services import REFUSAL_REASONS as REASONS
 from museum.auth import current_account, require_role
 from museum.errors import Invalid, NotFound
@@ -69,7 +69,7 @@ def console():
     """The scanning console of one gate (``?gate=KEY``, default ``main``)."""
     key = (request.args.get("gate") or "main").strip()
     try:
-        gate: Gate = services.resolve_gate(services.ScanActor(staff=current_account()), key)
+        gate: KnownGate = services.resolve_gate(services.ScanActor(staff=current_account()), key)
     except Invalid:
         raise NotFound("gate") from None
     config = {

@@ -91,10 +91,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 class BearerlessCookieSessions(SecureCookieSessionInterface):
-    """Requests that carry a bearer token are stateless: they neither read nor set the session cookie."""
+    """API calls that carry a bearer token are stateless: they neither read nor set the session cookie."""
 
     def open_session(self, app, request):
-        if request.headers.get("Authorization", "").startswith("Bearer "):
+        if request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith("Bearer "):
             return self.make_null_session(app)
         return super().open_session(app, request)
 

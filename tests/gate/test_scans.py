@@ -373,6 +373,22 @@ def test_nonces_belong_to_their_device_or_login_and_cannot_be_reused_for_another
     assert "V*" not in reused.get_data(as_text=True)
 
 
+def test_a_gate_read_by_a_scan_that_was_rolled_back_still_serves_the_next_scans(client, frozen_time):
+    _, _, booking = book_today(client, frozen_time, seeds=(1, 2, 3))
+    admin = auth_headers(make_account(Role.ADMIN))
+    client.post("/api/v1/admin/gates", json={"key": "east", "name": "East lane", "kind": "both"}, headers=admin)
+    lane = gate_headers()
+    first, second, third = (ticket["code"] for ticket in booking["tickets"])
+    assert scan(client, lane, first, nonce="42")["verdict"] == "admitted"
+
+    # The same login sends nonce 42 again at another gate: its transaction is rolled back (409).
+    reused = client.post(SCAN, json={"code": second, "nonce": "42", "gate": "east"}, headers=lane)
+    assert reused.status_code == 409
+
+    assert scan(client, lane, second, gate="east")["verdict"] == "admitted"
+    assert scan(client, lane, third, gate="east", direction="out")["reason"] == "not_inside"
+
+
 def test_someone_inside_at_midnight_can_still_leave(client, frozen_time):
     frozen_time.move_to(datetime(2026, 7, 10, 8, 0, tzinfo=SHANGHAI))
     slot = make_slot(day=TODAY, start="20:00", end="23:59", capacity=5)

@@ -1,12 +1,19 @@
-"""Migrations: one head, and upgrading an empty database gives exactly the models' schema."""
+"""Migrations: one head, upgrading an empty database gives exactly the models' schema, and every
+migration can be undone and done again."""
 
 from __future__ import annotations
 
+import os
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, text
 
-from museum.migrate import alembic_config, target_metadata
+from museum.db import normalise_url
+from museum.migrate import alembic_config, downgrade, target_metadata, upgrade
+from tests.conftest import is_postgres
 
 
 def test_there_is_one_head(database_url):
@@ -27,3 +34,34 @@ def test_every_database_has_the_main_venue(app):
     from museum.models import Venue
 
     assert db.session().scalar(select(Venue.key).where(Venue.key == "main")) == "main"
+
+
+@pytest.fixture
+def scratch_url(app, tmp_path):
+    """An empty database of the kind the suite runs on."""
+    if not is_postgres(app):
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    name = f"museum_scratch_{os.getpid()}"
+    server = app.extensions["museum.db"].engine.url
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def test_every_migration_can_be_undone_and_done_again(scratch_url):
+    upgrade(scratch_url)
+    downgrade(scratch_url, "base")
+    upgrade(scratch_url)
+    engine = create_engine(normalise_url(scratch_url))
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, target_metadata()) == []
+    finally:
+        engine.dispose()

@@ -119,7 +119,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_tickets_inside_within_party", type_="check")
+        batch_op.drop_constraint(batch_op.f("ck_tickets_inside_within_party"), type_="check")
         batch_op.drop_column("inside")
         batch_op.drop_column("holder_name")
 
