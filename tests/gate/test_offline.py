@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from gate.models import Scan
 from museum import db
+from museum.codes import decode_code, encode_code
+from museum.keys import public_keys
 from museum.models import Role
 from tests.conftest import SHANGHAI
 from tests.gate.test_scans import book_today, gate_headers, scan
@@ -179,3 +182,16 @@ def test_scan_times_a_gate_cannot_have_recorded_are_422(client, frozen_time):
         body = {"scans": [{**offline_scan("A", "t-1"), "scanned_at": when}]}
         assert client.post(SYNC, json=body, headers=gate).status_code == 422, when
     assert scans_recorded() == 0
+
+
+def test_an_offline_admission_of_a_code_the_museum_did_not_issue_is_flagged_and_admits_nothing(client, frozen_time):
+    _, _, booking = book_today(client, frozen_time, seeds=(1,))
+    issued = booking["tickets"][0]["code"]
+    claims = decode_code(issued, public_keys())
+    forged = encode_code(claims, claims.key_id, Ed25519PrivateKey.generate())  # a real reference, another key
+    gate = gate_headers()
+
+    [result] = client.post(SYNC, json={"scans": [offline_scan(forged, "f-1")]}, headers=gate).get_json()["results"]
+
+    assert (result["recorded"], result["conflict"]) == (True, "invalid_code")
+    assert scan(client, gate, issued)["verdict"] == "admitted"  # the real ticket was not used up

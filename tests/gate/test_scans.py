@@ -128,6 +128,15 @@ def test_revoked_wrong_day_and_too_early_are_refused(client, frozen_time):
     assert scan(client, gate, later["tickets"][0]["code"])["verdict"] == "admitted"
 
 
+def test_a_visitor_turned_away_as_too_early_can_still_cancel(client, frozen_time):
+    _, owner, booking = book_today(client, frozen_time, seeds=(1,), start="11:00", end="13:00")
+    assert scan(client, gate_headers(), booking["tickets"][0]["code"])["reason"] == "too_early"
+
+    cancelled = client.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=owner)
+
+    assert (cancelled.status_code, cancelled.get_json()["status"]) == (200, "cancelled")
+
+
 def test_after_the_window_entry_is_too_late_unless_ops_allow_late_entry(client, frozen_time):
     _, _, booking = book_today(client, frozen_time, seeds=(1,))
     frozen_time.move_to(datetime(2026, 7, 10, 13, 0, tzinfo=SHANGHAI))
