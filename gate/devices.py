@@ -1,9 +1,10 @@
 """Gates and the devices that scan at them: registration, revocation, and device sign-in.
 
 Every scan needs its gate (venue, directions, safe capacity) and, from a turnstile, the device its token
-belongs to. Reading them for each scan would put a query on the busiest path, so each worker trusts
-what it read for ``TRUST_SECONDS``: a revoked token, a closed gate or a new safe capacity applies at
-once in the process that made the change and within that time in the others.
+belongs to. Reading them for each scan would put a query on the busiest path, so each worker process
+keeps frozen copies of what it read for ``TRUST_SECONDS``: a revoked token stops working at once in the
+process that revoked it and within that time in the others; a closed gate or a new safe capacity
+applies within that time everywhere.
 """
 
 from __future__ import annotations

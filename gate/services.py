@@ -314,19 +314,6 @@ _INSERT_SCAN_ONCE = {
 }
 
 
-def record_scan(
-    session: Session,
-    actor: ScanActor,
-    gate: KnownGate,
-    request: ScanRequest,
-    outcome: ScanOutcome,
-    scanned_at: datetime,
-    offline: bool,
-) -> int:
-    """Add the scan's row to the caller's transaction; raises ``NonceTaken`` like :func:`insert_scan`."""
-    return insert_scan(session, scan_row(actor, gate, request, outcome, scanned_at, offline))
-
-
 def scan_row(
     actor: ScanActor,
     gate: KnownGate,

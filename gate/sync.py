@@ -26,10 +26,11 @@ from gate.services import (
     ScanOutcome,
     ScanRequest,
     identify,
+    insert_scan,
     is_same_scan,
-    record_scan,
     resolve_gate,
     scan_by_nonce,
+    scan_row,
 )
 from museum import db
 from museum.clock import utcnow
@@ -107,7 +108,9 @@ def _record_one(actor: ScanActor, item: OfflineScan, keys: dict) -> SyncResult:
     try:
         with db.write_transaction() as session:
             outcome = _outcome(session, gate, item, day, keys)
-            outcome.scan_id = record_scan(session, actor, gate, request, outcome, item.scanned_at, offline=True)
+            outcome.scan_id = insert_scan(
+                session, scan_row(actor, gate, request, outcome, item.scanned_at, offline=True)
+            )
             _count_passage(session, gate, item, day, outcome)
     except NonceTaken:
         earlier = scan_by_nonce(actor, item.nonce)

@@ -64,18 +64,14 @@ def take_places(session: Session, day: date, slot_id: int, kind: PoolKind, count
 
 def release_places(session: Session, day: date, slot_id: int, kind: PoolKind, count: int) -> None:
     """Give ``count`` places back to a slot's pool and the day cap (pool first, as when taking)."""
-    row = (
-        session.connection()
-        .execute(
-            update(SlotPool)
-            .where(SlotPool.slot_id == slot_id, SlotPool.kind == kind)
-            .values(booked=SlotPool.booked - count)
-            .returning(SlotPool.id, SlotPool.booked)
-            .execution_options(synchronize_session=False)
-        )
-        .first()
-    )
-    session.connection().execute(
+    row = session.execute(
+        update(SlotPool)
+        .where(SlotPool.slot_id == slot_id, SlotPool.kind == kind)
+        .values(booked=SlotPool.booked - count)
+        .returning(SlotPool.id, SlotPool.booked)
+        .execution_options(synchronize_session=False)
+    ).first()
+    session.execute(
         update(Day)
         .where(Day.date == day, Day.capacity.is_not(None))
         .values(booked=Day.booked - count)
@@ -91,11 +87,11 @@ def lock_day(session: Session, day: date) -> None:
     serialised anyway)."""
     if session.get_bind().dialect.name == "sqlite":
         return
-    session.connection().execute(
+    session.execute(
         select(SlotPool.id).join(Slot, Slot.id == SlotPool.slot_id).where(Slot.date == day).order_by(SlotPool.id)
         .with_for_update(of=SlotPool)
     )  # fmt: skip
-    session.connection().execute(select(Day.date).where(Day.date == day).with_for_update())
+    session.execute(select(Day.date).where(Day.date == day).with_for_update())
 
 
 def _sync_loaded_pool(session: Session, pool_id: int, booked: int) -> None:
@@ -107,16 +103,12 @@ def _sync_loaded_pool(session: Session, pool_id: int, booked: int) -> None:
 
 def set_pool_capacity(session: Session, pool: SlotPool, capacity: int) -> None:
     """Change a pool's capacity; raises ``below_booked`` if places already booked would not fit."""
-    changed = (
-        session.connection()
-        .execute(
-            update(SlotPool)
-            .where(SlotPool.id == pool.id, SlotPool.booked <= capacity)
-            .values(capacity=capacity)
-            .execution_options(synchronize_session=False)
-        )
-        .rowcount
-    )
+    changed = session.execute(
+        update(SlotPool)
+        .where(SlotPool.id == pool.id, SlotPool.booked <= capacity)
+        .values(capacity=capacity)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     session.refresh(pool)
     if not changed:
         raise DomainError(
