@@ -369,6 +369,21 @@ def test_one_scan_retried_ten_times_at_once_under_its_nonce_is_recorded_once(cli
     assert db.session().query(Scan).count() == 1
 
 
+def test_a_scan_retried_after_its_gate_closed_gets_its_first_answer(client, frozen_time):
+    _, _, booking = book_today(client, frozen_time, seeds=(1,))
+    admin = auth_headers(make_account(Role.ADMIN))
+    client.post("/api/v1/admin/gates", json={"key": "east", "name": "East lane", "kind": "both"}, headers=admin)
+    lane, code = gate_headers(), booking["tickets"][0]["code"]
+    first = scan(client, lane, code, gate="east", nonce="7")
+    with db.write_transaction() as session:
+        session.execute(update(Gate).where(Gate.key == "east").values(active=False))
+    devices.forget_recent()
+
+    assert scan(client, lane, code, gate="east", nonce="7") == first
+    closed = client.post(SCAN, json={"code": code, "gate": "east", "nonce": "8"}, headers=lane)
+    assert (closed.status_code, closed.get_json()["error"]["code"]) == (422, "invalid")
+
+
 def test_nonces_belong_to_their_device_or_login_and_cannot_be_reused_for_another_scan(client, frozen_time):
     _, _, booking = book_today(client, frozen_time, seeds=(1, 2))
     first, second = (ticket["code"] for ticket in booking["tickets"])
