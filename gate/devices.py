@@ -32,13 +32,18 @@ _monotonic = time.monotonic
 
 
 class _Recent:
-    """Rows read recently by this process, each trusted for ``TRUST_SECONDS`` (misses are not kept)."""
+    """Rows read recently by this process, each trusted for ``TRUST_SECONDS`` (misses are not kept).
+
+    ``generation`` changes whenever the whole is forgotten: a copy read before that is not kept, so a
+    request that read a device just before it was revoked cannot put it back.
+    """
 
     MAX_ITEMS = 1000
 
     def __init__(self):
         self._items: dict[str, tuple[float, object]] = {}
         self._lock = threading.Lock()
+        self.generation = 0
 
     def get(self, key: str):
         hit = self._items.get(key)
@@ -46,8 +51,10 @@ class _Recent:
             return None
         return hit[1]
 
-    def put(self, key: str, value) -> None:
+    def put(self, key: str, value, generation: int) -> None:
         with self._lock:
+            if generation != self.generation:
+                return
             if len(self._items) >= self.MAX_ITEMS:
                 self._items.clear()
             self._items[key] = (_monotonic(), value)
@@ -55,6 +62,7 @@ class _Recent:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self.generation += 1
 
 
 _recent_devices = _Recent()
@@ -78,6 +86,7 @@ class KnownGate:
     key: str
     name: str
     kind: GateKind
+    active: bool
     venue: KnownVenue
 
     @property
@@ -90,7 +99,7 @@ class KnownGate:
     @classmethod
     def of(cls, gate: Gate) -> KnownGate:
         venue = KnownVenue(gate.venue.id, gate.venue.key, gate.venue.name, gate.venue.name_zh, gate.venue.safe_capacity)
-        return cls(gate.id, gate.key, gate.name, gate.kind, venue)
+        return cls(gate.id, gate.key, gate.name, gate.kind, gate.active, venue)
 
 
 @dataclass(frozen=True)
@@ -173,35 +182,38 @@ def revoke_device(actor: Account, device_id: int) -> Device:
 
 
 _DEVICE_BY_TOKEN = select(Device).where(Device.token_hash == bindparam("token_hash"))
-_ACTIVE_GATE_BY_KEY = select(Gate).where(Gate.key == bindparam("gate_key"), Gate.active.is_(True))
+_GATE_BY_KEY = select(Gate).where(Gate.key == bindparam("gate_key"))
 
 
 def device_for_token(token: str) -> KnownDevice | None:
-    """The active device this token belongs to, at an active gate (its last-seen time is not written on
-    every scan), as read up to ``TRUST_SECONDS`` ago."""
+    """The active device this token belongs to (its last-seen time is not written on every scan), as
+    read up to ``TRUST_SECONDS`` ago. Its gate may be closed: the device can still upload what it
+    scanned and hear the answers to scans it sent before."""
     if not token.startswith(DEVICE_TOKEN_PREFIX):
         return None
     token_hash = _token_hash(token)
     known = _recent_devices.get(token_hash)
     if known is not None:
         return known
+    generation = _recent_devices.generation
     device = db.session().scalar(_DEVICE_BY_TOKEN, {"token_hash": token_hash})
-    if device is None or not device.active or not device.gate.active:
+    if device is None or not device.active:
         return None
     known = KnownDevice(device.id, device.name, KnownGate.of(device.gate))
-    _recent_devices.put(token_hash, known)
+    _recent_devices.put(token_hash, known, generation)
     return known
 
 
-def active_gate(key: str) -> KnownGate | None:
-    """The active gate with this key, as read up to ``TRUST_SECONDS`` ago."""
+def known_gate(key: str) -> KnownGate | None:
+    """The gate with this key, open or closed, as read up to ``TRUST_SECONDS`` ago."""
     known = _recent_gates.get(key)
     if known is None:
-        gate = db.session().scalar(_ACTIVE_GATE_BY_KEY, {"gate_key": key})
+        generation = _recent_gates.generation
+        gate = db.session().scalar(_GATE_BY_KEY, {"gate_key": key})
         if gate is None:
             return None
         known = KnownGate.of(gate)
-        _recent_gates.put(key, known)
+        _recent_gates.put(key, known, generation)
     return known
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from booking import admission
 from booking.admission import EntryTicket
-from gate.devices import KnownDevice, KnownGate, active_gate
+from gate.devices import KnownDevice, KnownGate, known_gate
 from gate.models import Direction, Scan, Verdict
 from gate.occupancy import enter, exit_
 from museum import db
@@ -161,15 +161,21 @@ def check_same_scan(earlier: ScanOutcome, request: ScanRequest, keys: dict) -> S
     return earlier
 
 
-def resolve_gate(actor: ScanActor, gate_key: str | None) -> KnownGate:
-    """The gate scanned at: a device's own gate, else the one named, else ``main``."""
+def resolve_gate(actor: ScanActor, gate_key: str | None, closed_ok: bool = False) -> KnownGate:
+    """The gate scanned at: a device's own gate, else the one named, else ``main``.
+
+    Raises ``Invalid`` for an unknown gate, and for a closed one unless ``closed_ok`` (passages made
+    there before it closed are still recorded)."""
     if actor.device is not None:
         if gate_key and gate_key != actor.device.gate.key:
             raise Invalid({"gate": "This device belongs to another gate."})
-        return actor.device.gate
-    gate = active_gate(gate_key or "main")
-    if gate is None:
-        raise Invalid({"gate": "There is no such gate."})
+        gate = actor.device.gate
+    else:
+        gate = known_gate(gate_key or "main")
+        if gate is None:
+            raise Invalid({"gate": "There is no such gate."})
+    if not gate.active and not closed_ok:
+        raise Invalid({"gate": "This gate is closed."})
     return gate
 
 

@@ -101,7 +101,7 @@ def _record_one(actor: ScanActor, item: OfflineScan, keys: dict) -> SyncResult:
         again = scan_by_nonce(actor, item.nonce)
         if again is not None:
             return SyncResult(item.nonce.removesuffix(OFFLINE_SUFFIX), False, again.conflict, again.scan_id)
-    gate = resolve_gate(actor, item.gate_key)
+    gate = resolve_gate(actor, item.gate_key, closed_ok=True)  # it happened while the gate was open
     request = ScanRequest(item.code, item.direction, item.gate_key, item.nonce, item.count)
     day = item.scanned_at.astimezone(current_app.config["MUSEUM"].tz).date()
     nonce = item.nonce.removesuffix(OFFLINE_SUFFIX)

@@ -310,6 +310,15 @@ def test_a_token_revoked_by_another_worker_stops_working_within_the_trust_time(c
     assert client.post(SCAN, json={"code": codes[2]}, headers=turnstile).status_code == 401
 
 
+def test_a_device_read_just_before_it_was_revoked_is_not_kept():
+    recent = devices._Recent()
+    generation = recent.generation  # a request starts reading the device...
+    recent.clear()  # ...another thread commits its revocation and forgets what was known...
+    recent.put("token", "the device as read before", generation)  # ...then the first one would keep it
+
+    assert recent.get("token") is None
+
+
 def test_live_numbers_show_arrived_against_booked_per_slot(client, frozen_time):
     slot, _, booking = book_today(client, frozen_time, seeds=(1, 2, 3))
     gate = gate_headers()
@@ -384,6 +393,27 @@ def test_a_scan_retried_after_its_gate_closed_gets_its_first_answer(client, froz
     assert (closed.status_code, closed.get_json()["error"]["code"]) == (422, "invalid")
 
 
+def test_a_turnstile_at_a_closed_gate_hears_its_earlier_answers_and_uploads_its_queue(client, frozen_time):
+    _, _, booking = book_today(client, frozen_time, seeds=(1, 2))
+    admin = auth_headers(make_account(Role.ADMIN))
+    client.post("/api/v1/admin/gates", json={"key": "east", "name": "East lane", "kind": "entry"}, headers=admin)
+    device = client.post("/api/v1/admin/devices", json={"gate": "east", "name": "Turnstile 3"}, headers=admin)
+    turnstile = {"Authorization": f"Bearer {device.get_json()['token']}"}
+    first, second = (ticket["code"] for ticket in booking["tickets"])
+    answer = scan(client, turnstile, first, nonce="7")
+    with db.write_transaction() as session:
+        session.execute(update(Gate).where(Gate.key == "east").values(active=False))
+    devices.forget_recent()
+
+    assert scan(client, turnstile, first, nonce="7") == answer
+    refused = client.post(SCAN, json={"code": second, "nonce": "8"}, headers=turnstile)
+    assert (refused.status_code, refused.get_json()["error"]["fields"]) == (422, {"gate": "This gate is closed."})
+    queued = {"code": second, "nonce": "9", "direction": "in", "count": 1, "verdict": "admitted",
+              "scanned_at": datetime(2026, 7, 10, 10, 10, tzinfo=SHANGHAI).isoformat()}  # fmt: skip
+    [synced] = client.post("/api/v1/gate/sync", json={"scans": [queued]}, headers=turnstile).get_json()["results"]
+    assert (synced["recorded"], synced["conflict"]) == (True, None)
+
+
 def test_nonces_belong_to_their_device_or_login_and_cannot_be_reused_for_another_scan(client, frozen_time):
     _, _, booking = book_today(client, frozen_time, seeds=(1, 2))
     first, second = (ticket["code"] for ticket in booking["tickets"])
@@ -397,7 +427,8 @@ def test_nonces_belong_to_their_device_or_login_and_cannot_be_reused_for_another
     assert "V*" not in reused.get_data(as_text=True)
 
 
-def test_a_gate_read_by_a_scan_that_was_rolled_back_still_serves_the_next_scans(client, frozen_time):
+def test_a_gate_read_by_a_scan_that_was_rolled_back_still_serves_the_next_scans(client, frozen_time, monkeypatch):
+    monkeypatch.setattr(devices, "_monotonic", lambda: 1000.0)  # what was read stays trusted throughout
     _, _, booking = book_today(client, frozen_time, seeds=(1, 2, 3))
     admin = auth_headers(make_account(Role.ADMIN))
     client.post("/api/v1/admin/gates", json={"key": "east", "name": "East lane", "kind": "both"}, headers=admin)
