@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from museum.messages import error_message
@@ -105,6 +107,16 @@ def register_error_handlers(app: Flask) -> None:
         if status == 429:
             return error_response(status, code, None)
         return error_response(status, code, exc.description if status < 500 else None)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(PoolTimeout)
+    def _database_unavailable(exc: Exception):
+        # The database went away, restarted, or is too busy right now: worth a retry, not a bug. (The
+        # pool then replaces its connections, so the next request reconnects.)
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+        response = make_response(error_response(503, "unavailable", None))
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

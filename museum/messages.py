@@ -12,6 +12,7 @@ MESSAGES = {
     "csrf_failed": _l("The form expired. Please go back, reload the page and try again."),
     "rate_limited": _l("Too many requests. Please wait a moment and try again."),
     "internal": _l("Something went wrong on our side. Please try again."),
+    "unavailable": _l("The service is briefly unavailable. Please try again in a moment."),
     "slot_full": _l("This time slot is fully booked."),
     "duplicate_person": _l("A visitor is on this booking twice, or already has a booking on this day."),
     "limit_reached": _l("This booking goes over the allowed number of visitors or bookings."),
