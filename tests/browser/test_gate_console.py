@@ -377,3 +377,26 @@ def test_the_console_reloads_while_the_server_is_down_and_keeps_deciding(page, l
     expect(verdict).to_have_attribute("data-verdict", "refused")
     expect(page.locator("#verdict-offline")).to_be_hidden()
     expect(reason).to_have_text("Already used for entry.")
+
+
+def test_after_logout_the_console_no_longer_opens_without_the_server(page, lane):
+    """The page kept for reloads offline goes at logout: it named who was logged in, and would open a
+    working console for anyone at the lane while the server is away."""
+    from playwright.sync_api import Error, expect
+
+    page.goto(f"{lane.url}/login?next=/gate?gate=main")
+    page.get_by_label("E-mail address").fill(GATE_EMAIL)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/gate\?gate=main$"))
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
+    page.reload()
+    page.wait_for_function("async () => Boolean(await caches.match(location.href))", polling=200)
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page).not_to_have_url(re.compile(r"/gate"))
+    lane.stop()
+
+    with pytest.raises(Error):
+        page.goto(f"{lane.url}/gate?gate=main")  # nothing kept: the browser cannot show it
+    lane.start()

@@ -1117,11 +1117,38 @@
     }
   }
 
+  /** Logging out forgets the copy of this page kept for reloads offline (it names who was logged in, and
+   * would open a working console without a login). Scans still waiting for the server stay queued. */
+  function wireLogout() {
+    const form = document.querySelector("form.logout");
+    if (!form) return;
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await forgetKeptPages();
+      } finally {
+        form.submit(); // does not fire "submit" again
+      }
+    });
+  }
+
+  async function forgetKeptPages() {
+    if (!("caches" in window)) return;
+    for (const name of await caches.keys()) {
+      if (!name.startsWith("museum-gate-")) continue;
+      const cache = await caches.open(name);
+      for (const request of await cache.keys()) {
+        if (new URL(request.url).pathname === "/gate") await cache.delete(request);
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- start
 
   async function start() {
     setDirection(state.direction);
     wireInput();
+    wireLogout();
     focusInput();
     const stored = load(STORE.bundle, null);
     if (stored && stored.gate && stored.gate.key === GATE) await useBundle(stored);
