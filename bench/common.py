@@ -11,10 +11,13 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Client processes: threads of one Python process share one core, so the clients are spread over several.
+PROCESSES = 4
 SECRET = "bench-secret-key-0123456789abcdef"
 
 
@@ -105,6 +108,19 @@ def request(host: str, port: int, method: str, path: str, body=None, headers=Non
         raise RuntimeError("chunked responses are not expected from this server")
     data = response[header_end + 4 :]
     return status, (json.loads(data) if data else {})
+
+
+def split_over_processes(work: list) -> list[list]:
+    """``work`` dealt out round-robin into one share per client process."""
+    return [work[i::PROCESSES] for i in range(PROCESSES)]
+
+
+def in_processes(target, calls: list[tuple]) -> list:
+    """``target(*call)`` for each call, each in a client process of its own, all at once; their results
+    (lists) joined in order."""
+    with ProcessPoolExecutor(PROCESSES) as pool:
+        futures = [pool.submit(target, *call) for call in calls]
+        return [item for future in futures for item in future.result()]
 
 
 def run_threads(target, work: list) -> None:

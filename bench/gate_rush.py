@@ -24,15 +24,21 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_env, describe_latencies, gunicorn, request, reset_database, run_threads
-
-PROCESSES = 4
+from bench.common import (
+    bench_env,
+    describe_latencies,
+    gunicorn,
+    in_processes,
+    request,
+    reset_database,
+    run_threads,
+    split_over_processes,
+)
 
 
 def prepare(database_url: str, tickets: int, scanners: int) -> tuple[list[str], list[str]]:
@@ -121,7 +127,7 @@ def run_scanner_group(
 def _scanner_groups(tokens: list[str], codes: list[str]) -> list[list[tuple[str, list[str]]]]:
     """Each scanner's token and share of the codes, the scanners split over the client processes."""
     shares = [(token, codes[index :: len(tokens)]) for index, token in enumerate(tokens)]
-    return [shares[i::PROCESSES] for i in range(PROCESSES)]
+    return split_over_processes(shares)
 
 
 def main() -> None:
@@ -140,14 +146,9 @@ def main() -> None:
         codes, warm_up_codes = codes[: args.tickets], codes[args.tickets :]
         groups = _scanner_groups(tokens, codes)
         with gunicorn(database_url, args.workers, args.max_seconds) as port:
-            with ProcessPoolExecutor(PROCESSES) as pool:
-                warm_up_groups = _scanner_groups(tokens, warm_up_codes)
-                for future in [pool.submit(run_scanner_group, port, group, True) for group in warm_up_groups]:
-                    future.result()
+            in_processes(run_scanner_group, [(port, group, True) for group in _scanner_groups(tokens, warm_up_codes)])
             started = time.perf_counter()
-            with ProcessPoolExecutor(PROCESSES) as pool:
-                futures = [pool.submit(run_scanner_group, port, group) for group in groups]
-                results = [item for future in futures for item in future.result()]
+            results = in_processes(run_scanner_group, [(port, group) for group in groups])
             elapsed = time.perf_counter() - started
 
     firsts = Counter(outcome for _, outcome, duplicate in results if not duplicate)

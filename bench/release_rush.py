@@ -24,15 +24,21 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_env, describe_latencies, gunicorn, request, reset_database, run_threads
-
-PROCESSES = 4
+from bench.common import (
+    bench_env,
+    describe_latencies,
+    gunicorn,
+    in_processes,
+    request,
+    reset_database,
+    run_threads,
+    split_over_processes,
+)
 
 
 def prepare(
@@ -146,13 +152,9 @@ def main() -> None:
         groups = _client_groups(tokens[:accounts], args.clients)
         warm_up_groups = _client_groups(tokens[accounts:], args.clients, first_seed=accounts)
         with gunicorn(database_url, args.workers, args.max_seconds) as port:
-            with ProcessPoolExecutor(PROCESSES) as pool:
-                for future in [pool.submit(run_client_group, port, [warm_up_slot], g) for g in warm_up_groups]:
-                    future.result()
+            in_processes(run_client_group, [(port, [warm_up_slot], group) for group in warm_up_groups])
             started = time.perf_counter()
-            with ProcessPoolExecutor(PROCESSES) as pool:
-                futures = [pool.submit(run_client_group, port, slot_ids, group) for group in groups]
-                results = [item for future in futures for item in future.result()]
+            results = in_processes(run_client_group, [(port, slot_ids, group) for group in groups])
             elapsed = time.perf_counter() - started
         oversold, mismatches, sold = check_database(database_url, slot_ids)
 
@@ -172,7 +174,7 @@ def _client_groups(tokens: list[str], clients: int, first_seed: int = 0) -> list
     work: list[list[tuple[str, int]]] = [[] for _ in range(clients)]
     for index, token in enumerate(tokens):
         work[index % clients].append((token, first_seed + index))
-    return [work[i::PROCESSES] for i in range(PROCESSES)]
+    return split_over_processes(work)
 
 
 def check_database(database_url: str, slot_ids: list[int]) -> tuple[int, int, int]:
