@@ -144,15 +144,22 @@ def shot(page, lane: Lane, name: str, full_page: bool = False) -> None:
         page.screenshot(path=str(lane.screenshots / f"gate-{name}.png"), full_page=full_page)
 
 
-def test_a_lane_admits_and_refuses_online_keeps_deciding_offline_and_uploads_when_back(page, lane, playwright):
+def log_in_at_console(page, lane) -> None:
+    """The lane's gate staff member logs in and lands on the main gate's console."""
     from playwright.sync_api import expect
 
-    first, second = lane.codes
     page.goto(f"{lane.url}/login?next=/gate?gate=main")
     page.get_by_label("E-mail address").fill(GATE_EMAIL)
     page.get_by_label("Password").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/gate\?gate=main$"))
+
+
+def test_a_lane_admits_and_refuses_online_keeps_deciding_offline_and_uploads_when_back(page, lane, playwright):
+    from playwright.sync_api import expect
+
+    first, second = lane.codes
+    log_in_at_console(page, lane)
     page.wait_for_function("() => window.gateStats && window.gateStats.bundleVersion && window.gateStats.ed25519")
     expect(page.locator("#code")).to_be_focused()
     expect(page.locator("#camera")).to_be_hidden()  # no BarcodeDetector in desktop Chromium
@@ -329,11 +336,7 @@ def test_the_console_reloads_while_the_server_is_down_and_keeps_deciding(page, l
     from playwright.sync_api import expect
 
     first = lane.codes[0]
-    page.goto(f"{lane.url}/login?next=/gate?gate=main")
-    page.get_by_label("E-mail address").fill(GATE_EMAIL)
-    page.get_by_label("Password").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/gate\?gate=main$"))
+    log_in_at_console(page, lane)
     page.wait_for_function("() => window.gateStats && window.gateStats.bundleVersion && window.gateStats.ed25519")
     expect(page.locator("#reload-hint")).to_be_hidden()  # the browser can keep the page
 
@@ -384,11 +387,7 @@ def test_after_logout_the_console_no_longer_opens_without_the_server(page, lane)
     working console for anyone at the lane while the server is away."""
     from playwright.sync_api import Error, expect
 
-    page.goto(f"{lane.url}/login?next=/gate?gate=main")
-    page.get_by_label("E-mail address").fill(GATE_EMAIL)
-    page.get_by_label("Password").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/gate\?gate=main$"))
+    log_in_at_console(page, lane)
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
     page.reload()
     page.wait_for_function("async () => Boolean(await caches.match(location.href))", polling=200)
