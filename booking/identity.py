@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -58,11 +59,13 @@ _CN_PROVINCES = frozenset(
         "91",
     ]
 )
+#: Longest number a visitor may type (spaces and dashes included).
+MAX_ID_NUMBER_LENGTH = 40
 _FORMATS = {
     # Home-return permit (H/M + 8 or 10 digits) or the mainland permit to HK/Macau (C + 8).
-    IdType.HK_MO_PERMIT: re.compile(r"[HM]\d{8}(\d{2})?|C[0-9A-Z]\d{7}"),
+    IdType.HK_MO_PERMIT: re.compile(r"[HM][0-9]{8}([0-9]{2})?|C[0-9A-Z][0-9]{7}"),
     # Taiwan compatriot permit: 8 digits, or the older 10-character form.
-    IdType.TW_PERMIT: re.compile(r"\d{8}|\d{10}|[A-Z]\d{9}"),
+    IdType.TW_PERMIT: re.compile(r"[0-9]{8}|[0-9]{10}|[A-Z][0-9]{9}"),
     IdType.PASSPORT: re.compile(r"[A-Z0-9]{5,17}"),
 }
 
@@ -80,7 +83,9 @@ class CheckedId:
 
 
 def normalise_number(number: str) -> str:
-    return re.sub(r"[\s-]", "", number or "").upper()
+    """The number as its document prints it: full-width characters (an IME's １２３) become ASCII, so one
+    document has one digest however it was typed; spaces and dashes go."""
+    return re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", number or "")).upper()
 
 
 def check_id(id_type: str, number: str, hmac_key: bytes) -> CheckedId:
@@ -110,7 +115,7 @@ def mask_number(kind: IdType, clean: str) -> str:
 
 
 def _check_cn_id(clean: str) -> date:
-    if not re.fullmatch(r"\d{17}[\dX]", clean):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", clean):
         raise IdentityError("a mainland resident ID has 18 characters: 17 digits and a digit or X")
     if clean[:2] not in _CN_PROVINCES:
         raise IdentityError("the region code of this ID does not exist")

@@ -14,16 +14,17 @@ from flask_login import current_user
 
 from booking import idempotency, queries, services
 from booking.models import BookingStatus, IdType
-from booking.persons import VisitorInput, archive_person, save_person
+from booking.persons import VisitorInput, archive_person, check_visitor, save_person
 from booking.rules import SlotStatus, slot_status
+from booking.schemas import NewPerson
 from museum.api import parse_date
 from museum.auth import current_account, require_role
 from museum.clock import local_now, utcnow
 from museum.errors import DomainError, Invalid, NotFound
 from museum.extensions import limited
-from museum.messages import error_message
+from museum.messages import error_message, field_message
 from museum.models import PoolKind, Role, Slot
-from museum.views import field_message
+from museum.validation import form_fields
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -246,8 +247,14 @@ def persons():
     if request.method == "GET":
         return _render_persons()
     form = {key: request.form.get(key, "") for key in ("name", "id_type")}
+    fields, errors = form_fields(NewPerson, request.form)
     try:
-        save_person(account, form["name"], form["id_type"], request.form.get("id_number", ""))
+        if errors:  # the shape is wrong; say too what the document's own checks find in the other fields
+            visitor = VisitorInput(form["name"], form["id_type"], request.form.get("id_number", ""))
+            found: dict[str, str] = {}
+            check_visitor(visitor, "person", found)
+            raise Invalid({**{key.removeprefix("person."): value for key, value in found.items()}, **errors})
+        save_person(account, fields.name, fields.id_type.value, fields.id_number)
     except DomainError as exc:
         errors = {key: field_message(value) for key, value in (exc.fields or {}).items()}
         return _render_persons(form, _domain_text(exc), errors), exc.status

@@ -1,12 +1,31 @@
-"""JSON shape of a scan's answer (the core API contract), shared by the API and the gate console."""
+"""API shapes of the gate: scans and their answers (the core contract), the offline bundle and sync, live
+numbers, gates and devices. The gate console reads the same answers."""
 
 from __future__ import annotations
 
-from flask import current_app
+from datetime import date
+from typing import Literal
 
-from gate.services import ScanOutcome
+from flask import current_app
+from pydantic import AwareDatetime, Field
+
+from gate.models import Device, Direction, Gate, GateKind, Scan, Verdict
+from gate.services import MAX_COUNT, REFUSAL_REASONS, ScanOutcome
 from museum.clock import local_datetime
 from museum.messages import error_message
+from museum.schemas import AnswerModel, Moment, RequestModel, server_checked, text
+
+MAX_CODE = 200
+MAX_NONCE = 64
+MAX_SYNC_BATCH = 500
+MAX_KEY = 40
+MAX_NAME = 120
+GATE_KEY_DESCRIPTION = "A gate's key; default: the device's gate, else `main`."
+RefusalReason = Literal[REFUSAL_REASONS]  # type: ignore[valid-type]
+Conflict = Literal[
+    "double_admission", "admitted_after_revoke", "exit_without_entry", "invalid_code", "wrong_day", "wrong_venue",
+    "nonce_reused",
+]  # fmt: skip
 
 
 def mask_name(name: str) -> str:
@@ -17,29 +36,260 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 1) if len(name) < 3 else name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def outcome_json(outcome: ScanOutcome) -> dict:
-    settings = current_app.config["MUSEUM"]
-    ticket = outcome.ticket
-    ticket_json = None
-    if ticket is not None:
-        ticket_json = {
-            "id": ticket.id,
-            "reference": ticket.reference,
-            "booking_id": ticket.booking_id,
-            "date": ticket.visit_date.isoformat(),
-            "start": local_datetime(ticket.visit_date, ticket.start, settings.tz).isoformat(),
-            "end": local_datetime(ticket.visit_date, ticket.end, settings.tz).isoformat(),
-            "party_size": ticket.party_size,
-            "name_masked": mask_name(ticket.holder_name) if ticket.holder_name else None,
-            "id_masked": ticket.id_masked,
-        }
-    return {
-        "verdict": outcome.verdict.value,
-        "reason": outcome.reason,
-        "message": error_message(outcome.reason) if outcome.reason else None,
-        "admitted": outcome.admitted,
-        "party_size": outcome.party_size,
-        "already_admitted": outcome.already_admitted,
-        "ticket": ticket_json,
-        "scan_id": outcome.scan_id,
-    }
+# ---------------------------------------------------------------- scans
+
+
+class ScanRequest(RequestModel):
+    code: str = text(
+        MAX_CODE,
+        min_length=1,
+        description=server_checked(
+            "The QR code's text, or the ticket's 10-character reference typed by hand.", "not only spaces."
+        ),
+    )
+    gate: str | None = text(
+        MAX_KEY, default=None, description=server_checked(GATE_KEY_DESCRIPTION, "the gate exists and is open.")
+    )
+    direction: Direction = Direction.IN
+    nonce: str | None = text(
+        MAX_NONCE,
+        min_length=1,
+        default=None,
+        description="Unique per scan of this device or login; a repeat returns the first verdict, and the same "
+        "nonce with another code or direction is 409 `nonce_reused`.",
+    )
+    count: int = Field(1, ge=1, le=MAX_COUNT, description="People passing on a party code.")
+
+
+class ScanTicket(AnswerModel):
+    id: int
+    reference: str
+    booking_id: int
+    date: date
+    start: Moment
+    end: Moment
+    party_size: int
+    name_masked: str | None
+    id_masked: str | None
+
+
+class ScanAnswer(AnswerModel):
+    verdict: Verdict
+    reason: RefusalReason | None
+    message: str | None = Field(description="The reason in the caller's language.")
+    admitted: int = Field(description="How many this scan let through (0 when refused).")
+    party_size: int
+    already_admitted: int = Field(description="How many of the party had entered before this scan.")
+    ticket: ScanTicket | None
+    scan_id: int | None
+
+    @classmethod
+    def of(cls, outcome: ScanOutcome) -> ScanAnswer:
+        tz = current_app.config["MUSEUM"].tz
+        ticket = outcome.ticket
+        return cls(
+            verdict=outcome.verdict,
+            reason=outcome.reason,
+            message=error_message(outcome.reason) if outcome.reason else None,
+            admitted=outcome.admitted,
+            party_size=outcome.party_size,
+            already_admitted=outcome.already_admitted,
+            ticket=None
+            if ticket is None
+            else ScanTicket(
+                id=ticket.id,
+                reference=ticket.reference,
+                booking_id=ticket.booking_id,
+                date=ticket.visit_date,
+                start=local_datetime(ticket.visit_date, ticket.start, tz),
+                end=local_datetime(ticket.visit_date, ticket.end, tz),
+                party_size=ticket.party_size,
+                name_masked=mask_name(ticket.holder_name) if ticket.holder_name else None,
+                id_masked=ticket.id_masked,
+            ),
+            scan_id=outcome.scan_id,
+        )
+
+
+# ---------------------------------------------------------------- offline bundle and sync
+
+
+class BundleQuery(RequestModel):
+    gate: str = text(
+        MAX_KEY, default=None, description=server_checked(GATE_KEY_DESCRIPTION, "the gate exists and is open.")
+    )
+
+
+class BundleGate(AnswerModel):
+    key: str
+    name: str
+    kind: GateKind
+    venue: str
+
+
+class BundleKey(AnswerModel):
+    id: int
+    public_key: str = Field(description="Raw Ed25519 public key, base64.")
+
+
+class BundleRules(AnswerModel):
+    entry_grace_minutes: int
+    late_entry_allowed: bool
+    reentry_allowed: bool
+
+
+class Bundle(AnswerModel):
+    version: str = Field(description="Changes whenever anything else in the bundle does.")
+    generated_at: Moment
+    date: date
+    timezone: str
+    utc_offset_minutes: int
+    gate: BundleGate
+    keys: list[BundleKey]
+    slots: list[int] = Field(description="Today's slots at this gate's venue: codes of others are `wrong_venue`.")
+    revoked: list[str] = Field(description="References of today's cancelled tickets.")
+    admitted: dict[str, int] = Field(description="References admitted today, with how many of each party.")
+    inside: dict[str, int] = Field(description="References with people inside now, and how many.")
+    rules: BundleRules
+
+
+class OfflineScan(RequestModel):
+    code: str = text(MAX_CODE, min_length=1, description=server_checked("As for a scan.", "not only spaces."))
+    nonce: str = text(MAX_NONCE, min_length=1, description="The nonce the console gave the scan.")
+    gate: str | None = text(MAX_KEY, default=None, description=server_checked(GATE_KEY_DESCRIPTION, "the gate exists."))
+    direction: Direction = Direction.IN
+    count: int = Field(1, ge=1, le=MAX_COUNT)
+    scanned_at: AwareDatetime = Field(
+        description=server_checked("When the gate scanned it.", "no more than 72 hours ago, at most 10 minutes ahead.")
+    )
+    verdict: Verdict = Field(description="What the gate decided on its own.")
+    reason: str | None = text(40, default=None, description="The gate's refusal reason, if it refused.")
+
+
+class SyncRequest(RequestModel):
+    scans: list[OfflineScan] = Field(max_length=MAX_SYNC_BATCH)
+
+
+class SyncResult(AnswerModel):
+    nonce: str
+    recorded: bool = Field(description="False when this nonce was recorded before (the upload is a retry).")
+    conflict: Conflict | None
+    scan_id: int | None
+
+
+class SyncAnswer(AnswerModel):
+    results: list[SyncResult]
+
+
+# ---------------------------------------------------------------- live numbers
+
+
+class LiveVenue(AnswerModel):
+    venue: str
+    safe_capacity: int
+    inside: int
+    entered: int
+    exited: int
+
+
+class LiveSlot(AnswerModel):
+    id: int
+    venue: str
+    start: Moment
+    end: Moment
+    capacity: int
+    booked: int
+    admitted: int
+
+
+class LiveGate(AnswerModel):
+    gate: str
+    name: str
+    entered: int
+    entered_last_hour: int
+    refused: int
+
+
+class Live(AnswerModel):
+    date: date
+    inside: int
+    entered: int
+    exited: int
+    booked: int
+    admitted: int
+    conflicts: int
+    venues: list[LiveVenue]
+    slots: list[LiveSlot]
+    gates: list[LiveGate]
+
+
+class ConflictAnswer(AnswerModel):
+    scan_id: int
+    conflict: str
+    gate: str
+    ticket_id: int | None
+    direction: Direction
+    count: int
+    scanned_at: Moment
+
+    @classmethod
+    def of(cls, scan: Scan, tz) -> ConflictAnswer:
+        return cls(
+            scan_id=scan.id,
+            conflict=scan.conflict,
+            gate=scan.gate.key,
+            ticket_id=scan.ticket_id,
+            direction=scan.direction,
+            count=scan.count,
+            scanned_at=scan.scanned_at.astimezone(tz),
+        )
+
+
+class Conflicts(AnswerModel):
+    conflicts: list[ConflictAnswer]
+
+
+# ---------------------------------------------------------------- gates and devices
+
+
+class GateAnswer(AnswerModel):
+    key: str
+    name: str
+    venue: str
+    kind: GateKind
+    active: bool
+
+    @classmethod
+    def of(cls, gate: Gate) -> GateAnswer:
+        return cls(key=gate.key, name=gate.name, venue=gate.venue.key, kind=gate.kind, active=gate.active)
+
+
+class Gates(AnswerModel):
+    gates: list[GateAnswer]
+
+
+class NewGate(RequestModel):
+    key: str = text(MAX_KEY, min_length=1, description=server_checked("The gate's key.", "letters, digits, - or _."))
+    name: str = text(MAX_NAME, min_length=1)
+    venue: str = text(MAX_KEY, default="main", description=server_checked("The venue's key.", "the venue exists."))
+    kind: GateKind = GateKind.BOTH
+
+
+class NewDevice(RequestModel):
+    gate: str = text(MAX_KEY, min_length=1, description=server_checked("The gate's key.", "the gate exists."))
+    name: str = text(MAX_NAME, min_length=1)
+
+
+class DeviceAnswer(AnswerModel):
+    id: int
+    name: str
+    gate: str
+    active: bool
+
+    @classmethod
+    def of(cls, device: Device) -> DeviceAnswer:
+        return cls(id=device.id, name=device.name, gate=device.gate.key, active=device.active)
+
+
+class NewDeviceAnswer(DeviceAnswer):
+    token: str = Field(description="The device's bearer token: shown this once only.")

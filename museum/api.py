@@ -1,23 +1,22 @@
-"""Shared API plumbing (JSON bodies, CSRF for cookie sessions) and the account endpoints."""
+"""Shared API plumbing (text no column can hold, CSRF for cookie sessions, dates) and the account endpoints."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, request
 from flask_login import current_user
+from pydantic_core import PydanticCustomError
 
 from museum import auth
+from museum.apidoc import LOGGED_IN, PUBLIC, endpoint
 from museum.errors import Invalid
 from museum.extensions import csrf, limited, login_key
+from museum.schemas import AccountAnswer, Credentials, Registration, TokenAnswer, parse_museum_date
+from museum.validation import describe
 
 bp = Blueprint("api_accounts", __name__, url_prefix="/api/v1")
-
-
-MAX_ROW_ID = 2**31 - 1
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
@@ -28,26 +27,6 @@ def storable(text: str) -> bool:
     return _UNSTORABLE.search(text) is None
 
 
-def _all_storable(value: object) -> bool:
-    if isinstance(value, str):
-        return storable(value)
-    if isinstance(value, dict):
-        return all(_all_storable(k) and _all_storable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_all_storable(item) for item in value)
-    return True
-
-
-def json_body() -> dict:
-    """The request's JSON object; 422 ``invalid`` for anything else, or for text that cannot be stored."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise Invalid({"body": "Send a JSON object with Content-Type: application/json."})
-    if not _all_storable(data):
-        raise Invalid({"body": "The text contains characters that cannot be stored (NUL or lone surrogates)."})
-    return data
-
-
 def reject_unstorable_parameters() -> None:
     """Query and form fields with NUL or lone surrogates are refused before any view sees them."""
     for values in (request.args, request.form) if request.mimetype in _FORM_TYPES else (request.args,):
@@ -56,28 +35,13 @@ def reject_unstorable_parameters() -> None:
                 raise Invalid({name if storable(name) else "form": "Contains characters that cannot be stored."})
 
 
-def is_row_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ROW_ID
-
-
-def require_fields(data: dict, **types: type) -> dict[str, str]:
-    """Messages for fields that are missing or not of their type (bool is not an int)."""
-    errors = {}
-    for name, kind in types.items():
-        value = data.get(name)
-        if value is None or (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
-            errors[name] = f"Required: {kind.__name__}."
-    return errors
-
-
 def parse_date(value: str | None, field: str = "date") -> date:
-    """A ``YYYY-MM-DD`` date; 422 ``invalid`` for anything else (ISO's other spellings included)."""
+    """A ``YYYY-MM-DD`` day the calendar can hold; 422 ``invalid`` for anything else (ISO's other spellings
+    included)."""
     try:
-        if not _DATE.fullmatch(value or ""):
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Invalid({field: "Give a date as YYYY-MM-DD."}) from None
+        return parse_museum_date(value or "")
+    except PydanticCustomError as exc:
+        raise Invalid({field: describe(exc.type, exc.context)}) from None
 
 
 def protect_cookie_sessions() -> None:
@@ -88,35 +52,35 @@ def protect_cookie_sessions() -> None:
         csrf.protect()
 
 
+def account_answer(account) -> AccountAnswer:
+    return AccountAnswer(id=account.id, email=account.email, name=account.name, role=account.role)
+
+
 @bp.post("/auth/register")
-@limited("register")
-def register():
+@endpoint(AccountAnswer, status=201, who=PUBLIC, refusals=("email_taken",), limit=limited("register"))
+def register(json: Registration):
     """Create a visitor account."""
-    data = json_body()
-    errors = require_fields(data, email=str, password=str, name=str)
-    if errors:
-        raise Invalid(errors)
-    account = auth.register_account(data["email"], data["password"], data["name"])
-    return jsonify(id=account.id, email=account.email, name=account.name, role=account.role.value), 201
+    account = auth.register_account(json.email, json.password, json.name)
+    return account_answer(account), 201
 
 
 @bp.post("/auth/token")
-@limited("login", key_func=login_key)
-@limited("login_address")
-def token():
-    """Exchange e-mail and password for a bearer token."""
-    data = json_body()
-    errors = require_fields(data, email=str, password=str)
-    if errors:
-        raise Invalid(errors)
-    account = auth.authenticate(data["email"], data["password"])
+@endpoint(
+    TokenAnswer,
+    who=PUBLIC,
+    errors=(401,),
+    limit=lambda view: limited("login", key_func=login_key)(limited("login_address")(view)),
+)
+def token(json: Credentials):
+    """Exchange e-mail and password for a bearer token (401 `bad_credentials` when they do not match)."""
+    account = auth.authenticate(json.email, json.password)
     token_value, expires_at = auth.issue_token(account)
     tz = current_app.config["MUSEUM"].tz
-    return jsonify(token=token_value, expires_at=expires_at.astimezone(tz).isoformat(), role=account.role.value)
+    return TokenAnswer(token=token_value, expires_at=expires_at.astimezone(tz), role=account.role)
 
 
 @bp.get("/me")
+@endpoint(AccountAnswer, who=LOGGED_IN)
 def me():
     """The logged-in account."""
-    account = auth.current_account()
-    return jsonify(id=account.id, email=account.email, name=account.name, role=account.role.value)
+    return account_answer(auth.current_account())

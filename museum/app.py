@@ -9,11 +9,12 @@ from flask import Flask, request, session
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from museum import db
 from museum.config import load_settings
 from museum.extensions import babel, csrf, limiter
+from museum.http import BoundedJSONProvider, init_security_headers
 
 LOCALES = ("zh", "en")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,8 +23,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class RowIdConverter(IntegerConverter):
     """``<id:name>``: a row id. Larger numbers than an INTEGER column holds are a 404, not a database error."""
 
+    openapi_schema = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+
     def __init__(self, url_map):
-        super().__init__(url_map, max=2**31 - 1)
+        super().__init__(url_map, min=1, max=2**31 - 1)
+
+
+class DayConverter(BaseConverter):
+    """``<day:name>``: a day of the calendar, checked by the view (a malformed one is 422, not 404)."""
+
+    openapi_schema = {"type": "string", "format": "date", "pattern": "^20[0-9]{2}-[0-9]{2}-[0-9]{2}$"}
 
 
 def select_locale() -> str:
@@ -38,6 +47,7 @@ def select_locale() -> str:
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the app: settings (validated), database, extensions, blueprints, error handlers, CLI."""
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app.json = BoundedJSONProvider(app)
     settings = load_settings(Path(app.instance_path), overrides)
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
@@ -68,10 +78,12 @@ def create_app(overrides: dict | None = None) -> Flask:
         hops = settings.PROXY_HOPS
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.url_map.converters["id"] = RowIdConverter
+    app.url_map.converters["day"] = DayConverter
     app.session_interface = BearerlessCookieSessions()
     app.extensions["museum.db"] = db.Database(settings.DATABASE_URL)
     app.teardown_appcontext(db.close_session)
 
+    init_security_headers(app, settings)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: settings.TIMEZONE)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -107,7 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     from gate.views import bp as gate_pages
     from museum.api import bp as accounts_api
     from museum.api import protect_cookie_sessions, reject_unstorable_parameters
-    from museum.openapi import bp as openapi
+    from museum.apidoc import bp as openapi
     from museum.views import bp as accounts_pages
 
     for api in (accounts_api, booking_api, admin_api, gate_api, openapi):

@@ -11,6 +11,14 @@ from sqlalchemy.orm import Session
 from museum.models import Day, Venue
 
 MAIN_VENUE_KEY = "main"
+#: The days the calendar can hold. Outside them a day means nothing to a museum, and local times of the
+#: distant past carry offsets that are not whole minutes (Asia/Shanghai's +08:05:43 before 1901).
+FIRST_SUPPORTED_DAY = date(2000, 1, 1)
+LAST_SUPPORTED_DAY = date(2099, 12, 31)
+
+
+def is_supported_day(day: date) -> bool:
+    return FIRST_SUPPORTED_DAY <= day <= LAST_SUPPORTED_DAY
 
 
 def open_by_default(day: date) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from museum.messages import error_message
+from museum.messages import error_message, field_message
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def error_response(status: int, code: str, message: str | None, fields=None):
     if wants_json():
         body: dict = {"code": code, "message": text}
         if fields:
-            body["fields"] = fields
+            body["fields"] = {name: field_message(value) for name, value in fields.items()}
         return jsonify(error=body), status
     return render_template("error.html", status=status, code=code, message=text, fields=fields or {}), status
 
@@ -104,9 +104,13 @@ def register_error_handlers(app: Flask) -> None:
     def _http(exc: HTTPException):
         status = exc.code or 500
         code = _HTTP_CODES.get(status, "error")
-        if status == 429:
-            return error_response(status, code, None)
-        return error_response(status, code, exc.description if status < 500 else None)
+        message = None if status == 429 or status >= 500 else exc.description
+        response = make_response(error_response(status, code, message))
+        # What the exception says beyond its body stays: a 405's Allow (RFC 9110), a 401's challenge.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(PoolTimeout)

@@ -47,3 +47,33 @@ def error_message(code: str, fallback: str | None = None) -> str:
     if message is not None:
         return str(message)
     return fallback or code.replace("_", " ")
+
+
+#: Field messages raised by services (English, compared case-insensitively), in words the catalogue translates.
+FIELD_MESSAGES = {
+    "Enter a valid e-mail address.": _l("Enter a valid e-mail address."),
+    "Use at least 8 characters.": _l("Use at least 8 characters."),
+    "Enter your name (up to 120 characters).": _l("Enter your name (up to 120 characters)."),
+    "Enter the visitor's real name (up to 80 characters).": _l("Enter the visitor's real name (up to 80 characters)."),
+    "Unknown ID type.": _l("Choose the type of ID document."),
+    "This number does not have the format of the chosen document.": _l(
+        "This number does not have the format of the chosen document."
+    ),
+    "A mainland resident ID has 18 characters: 17 digits and a digit or X.": _l(
+        "A mainland resident ID has 18 characters: 17 digits and a digit or X."
+    ),
+    "The region code of this ID does not exist.": _l("The region code of this ID does not exist."),
+    "The birth date in this ID is not a real date.": _l("The birth date in this ID is not a real date."),
+    "The birth date in this ID is not plausible.": _l("The birth date in this ID is not plausible."),
+    "The check digit of this ID is wrong.": _l("This ID number is not valid: please check every digit."),
+    "Add at least one visitor.": _l("Choose a saved visitor or add a new one."),
+    "There is no such saved person.": _l("This saved visitor is no longer on your list."),
+    "There is no such slot.": _l("This time slot does not exist."),
+}
+_FIELD_MESSAGES_BY_LOWER = {key.lower(): value for key, value in FIELD_MESSAGES.items()}
+
+
+def field_message(text: str) -> str:
+    """A service's field message in the visitor's language (as given when it is not a known one)."""
+    known = _FIELD_MESSAGES_BY_LOWER.get((text or "").lower())
+    return str(known) if known is not None else text

@@ -6,48 +6,20 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import format_date, format_datetime, get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from museum import auth
 from museum.app import LOCALES
-from museum.errors import DomainError
+from museum.errors import DomainError, Invalid
 from museum.extensions import limited, login_key
-from museum.messages import error_message
+from museum.messages import error_message, field_message
+from museum.schemas import Registration
+from museum.validation import form_fields
 
 bp = Blueprint("accounts", __name__)
 bp.add_app_template_global(format_date)
 bp.add_app_template_global(format_datetime)
-
-#: Field messages raised by services (English, compared case-insensitively), in words the catalogue translates.
-FIELD_MESSAGES = {
-    "Enter a valid e-mail address.": _l("Enter a valid e-mail address."),
-    "Use at least 8 characters.": _l("Use at least 8 characters."),
-    "Enter your name (up to 120 characters).": _l("Enter your name (up to 120 characters)."),
-    "Enter the visitor's real name (up to 80 characters).": _l("Enter the visitor's real name (up to 80 characters)."),
-    "Unknown ID type.": _l("Choose the type of ID document."),
-    "This number does not have the format of the chosen document.": _l(
-        "This number does not have the format of the chosen document."
-    ),
-    "A mainland resident ID has 18 characters: 17 digits and a digit or X.": _l(
-        "A mainland resident ID has 18 characters: 17 digits and a digit or X."
-    ),
-    "The region code of this ID does not exist.": _l("The region code of this ID does not exist."),
-    "The birth date in this ID is not a real date.": _l("The birth date in this ID is not a real date."),
-    "The birth date in this ID is not plausible.": _l("The birth date in this ID is not plausible."),
-    "The check digit of this ID is wrong.": _l("This ID number is not valid: please check every digit."),
-    "Add at least one visitor.": _l("Choose a saved visitor or add a new one."),
-    "There is no such saved person.": _l("This saved visitor is no longer on your list."),
-    "There is no such slot.": _l("This time slot does not exist."),
-}
-_FIELD_MESSAGES_BY_LOWER = {key.lower(): value for key, value in FIELD_MESSAGES.items()}
-
-
-@bp.app_template_global()
-def field_message(text: str) -> str:
-    """A service's field message in the visitor's language (as given when it is not a known one)."""
-    known = _FIELD_MESSAGES_BY_LOWER.get((text or "").lower())
-    return str(known) if known is not None else text
+bp.add_app_template_global(field_message)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -89,8 +61,12 @@ def register():
     form = {"email": request.form.get("email", ""), "name": request.form.get("name", "")}
     if request.method == "GET":
         return render_template("accounts/register.html", next_url=next_url, form=form, error=None, errors={})
+    fields, errors = form_fields(Registration, request.form)
     try:
-        account = auth.register_account(form["email"], request.form.get("password", ""), form["name"])
+        if errors:  # the shape is wrong; say too what the account's own checks find in the other fields
+            password = request.form.get("password", "")
+            raise Invalid({**auth.validate_registration(form["email"], password, form["name"]), **errors})
+        account = auth.register_account(fields.email, fields.password, fields.name)
     except DomainError as exc:
         errors = {key: field_message(value) for key, value in (exc.fields or {}).items()}
         if exc.code == "email_taken":

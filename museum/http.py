@@ -1,0 +1,60 @@
+"""The HTTP layer's defences: a JSON parser with bounds, and the security headers of every answer."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+from flask_talisman import Talisman
+from pydantic_core import from_json
+
+from museum.config import Settings
+
+#: What every page may load: only our own origin (images also as data: URIs, the favicon is one).
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "img-src": ["'self'", "data:"],
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+#: The API docs page: Swagger UI sets styles on its elements from its script.
+DOCS_CONTENT_SECURITY_POLICY = {**CONTENT_SECURITY_POLICY, "style-src": ["'self'", "'unsafe-inline'"]}
+#: The gate console uses the camera of its own page; nothing else asks for these.
+PERMISSIONS_POLICY = {"camera": "(self)", "microphone": "()", "geolocation": "()", "payment": "()", "usb": "()"}
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Parses request JSON with pydantic's parser: nesting is bounded (a deep body is a ValueError, not a
+    RecursionError), lone surrogates, NaN and numbers past 4,300 digits are refused."""
+
+    def loads(self, s: str | bytes, **kwargs):
+        return from_json(s, allow_inf_nan=False)
+
+
+def init_security_headers(app: Flask, settings: Settings) -> None:
+    """Content-Security-Policy, frame protection, nosniff, Referrer-Policy, Permissions-Policy on every
+    answer; Strict-Transport-Security on answers sent over HTTPS. Redirecting to HTTPS is the load
+    balancer's job (``MUSEUM_PROXY_HOPS`` makes the scheme it saw count)."""
+    Talisman(
+        app,
+        force_https=False,
+        strict_transport_security=True,
+        strict_transport_security_max_age=365 * 24 * 3600,
+        session_cookie_secure=settings.SECURE_COOKIES,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin",
+        permissions_policy=PERMISSIONS_POLICY,
+        x_content_type_options=True,
+    )
+
+
+def with_content_security_policy(policy: dict):
+    """A view answered under another Content-Security-Policy than the default."""
+
+    def decorate(view):
+        view.talisman_view_options = {"content_security_policy": policy}
+        return view
+
+    return decorate

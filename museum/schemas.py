@@ -1,0 +1,152 @@
+"""API shapes shared by every package: the base models, the value types they are built from, the error
+answer, and the accounts' requests and answers.
+
+A request model checks shape and ranges only; the rules of the domain (a full slot, a person booked
+twice) stay in the services. Where the server checks something a JSON Schema cannot say (an ID's check
+digit, that a slot exists, that a window ends after it starts), the field's description names the check
+with :data:`SERVER_CHECK`, so a client reading the document knows a well-formed value can still be
+refused with 422.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from museum.calendar import FIRST_SUPPORTED_DAY, LAST_SUPPORTED_DAY, is_supported_day
+from museum.models import Role
+
+#: How a field's description names what the server checks beyond its schema (422 when it fails).
+SERVER_CHECK = "Checked by the server:"
+#: Row ids are INTEGER columns.
+MAX_ROW_ID = 2**31 - 1
+#: Text no database column can hold: NUL. (Lone surrogates never get this far: the JSON parser refuses them.)
+NO_NUL = r"^[^\x00]*$"
+
+
+class RequestModel(BaseModel):
+    """A request body, query string or header set: strict types (``"1"`` is not a number, ``1`` is not
+    text), unknown fields ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class AnswerModel(BaseModel):
+    """An answer: built by the API from the domain's objects, serialised as JSON."""
+
+    model_config = ConfigDict(strict=False)
+
+
+def server_checked(description: str, check: str) -> str:
+    """A field description that names what the server checks beyond the schema."""
+    return f"{description} {SERVER_CHECK} {check}"
+
+
+def text(max_length: int, *, min_length: int = 0, description: str | None = None, **field) -> object:
+    """A text field: no NUL characters, at most ``max_length`` characters."""
+    return Field(min_length=min_length, max_length=max_length, pattern=NO_NUL, description=description, **field)
+
+
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_museum_date(value: object) -> date:
+    """``YYYY-MM-DD`` within the dates the museum's calendar can hold; raises a validation error naming why."""
+    if isinstance(value, date):
+        candidate = value
+    else:
+        if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+            raise PydanticCustomError("museum_date", "Give a date as YYYY-MM-DD.")
+        try:
+            candidate = date.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError("museum_date", "Give a date as YYYY-MM-DD.") from None
+    if not is_supported_day(candidate):
+        raise PydanticCustomError(
+            "museum_date_range",
+            "Give a date from {first} to {last}.",
+            {"first": FIRST_SUPPORTED_DAY.isoformat(), "last": LAST_SUPPORTED_DAY.isoformat()},
+        )
+    return candidate
+
+
+#: A day of the museum's calendar, ``YYYY-MM-DD`` (museum time), from 2000-01-01 to 2099-12-31.
+MuseumDate = Annotated[
+    date,
+    BeforeValidator(parse_museum_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": "^20[0-9]{2}-[0-9]{2}-[0-9]{2}$"}),
+]
+
+_HOUR_MINUTE = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+
+
+def parse_hour_minute(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str) or not _HOUR_MINUTE.fullmatch(value):
+        raise PydanticCustomError("hour_minute", "Give a time as HH:MM.")
+    return time.fromisoformat(value)
+
+
+#: A museum-local wall time, ``HH:MM``.
+HourMinute = Annotated[
+    time,
+    BeforeValidator(parse_hour_minute),
+    WithJsonSchema({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "examples": ["09:30"]}),
+]
+
+#: A moment with its UTC offset (RFC 3339), in the museum's time zone.
+Moment = datetime
+
+
+class ErrorDetail(AnswerModel):
+    code: str = Field(description="Machine-readable reason: `invalid`, `not_found`, `slot_full`, …")
+    message: str = Field(description="The reason in the caller's language.")
+    fields: dict[str, str] | None = Field(
+        None, description="For `invalid`: a message per field, keyed by its dotted path (`visitors.0.id_number`)."
+    )
+
+
+class Error(AnswerModel):
+    """Every 4xx and 5xx answer."""
+
+    error: ErrorDetail
+
+
+# ---------------------------------------------------------------- accounts
+
+MAX_EMAIL = 254
+MAX_ACCOUNT_NAME = 120
+MAX_PASSWORD = 1024
+
+
+class Registration(RequestModel):
+    email: str = text(
+        MAX_EMAIL, min_length=1, description=server_checked("Your e-mail address.", "it has an @ with text around it.")
+    )
+    password: str = text(MAX_PASSWORD, min_length=8, description="At least 8 characters.")
+    name: str = text(MAX_ACCOUNT_NAME, min_length=1, description=server_checked("Your name.", "not only spaces."))
+
+
+class Credentials(RequestModel):
+    email: str = text(MAX_EMAIL)
+    password: str = text(MAX_PASSWORD)
+
+
+class AccountAnswer(AnswerModel):
+    id: int
+    email: str
+    name: str
+    role: Role
+
+
+class TokenAnswer(AnswerModel):
+    token: str = Field(description="Send it as `Authorization: Bearer TOKEN`.")
+    expires_at: Moment
+    role: Role
