@@ -9,9 +9,20 @@ from pydantic_core import PydanticCustomError
 
 from admin.services import MAX_CAPACITY
 from museum.models import Day
-from museum.schemas import AnswerModel, HourMinute, MuseumDate, RequestModel, server_checked, text
+from museum.schemas import (
+    AnswerModel,
+    HourMinute,
+    MuseumDate,
+    RequestModel,
+    optional,
+    server_checked,
+    text,
+    whole_number,
+)
 
 MAX_REASON = 300
+#: A number of places.
+Places = whole_number(0, MAX_CAPACITY)
 
 
 class NewSlot(RequestModel):
@@ -21,13 +32,11 @@ class NewSlot(RequestModel):
     date: MuseumDate
     start: HourMinute = Field(description="When the entry window opens, museum time.")
     end: HourMinute = Field(description=server_checked("When the window ends, museum time.", "after `start`."))
-    capacity: int = Field(ge=0, le=MAX_CAPACITY, description="Places for individual visitors.")
+    capacity: Places = Field(description="Places for individual visitors.")
 
 
 class SlotChange(RequestModel):
-    capacity: int = Field(
-        ge=0, le=MAX_CAPACITY, description="The slot's places; 409 `below_booked` if fewer than are booked."
-    )
+    capacity: Places = Field(description="The slot's places; 409 `below_booked` if fewer than are booked.")
     reason: str = text(MAX_REASON, default="", description="Kept in the audit log.")
 
 
@@ -36,10 +45,8 @@ class DayChange(RequestModel):
 
     model_config = {"json_schema_extra": {"anyOf": [{"required": ["open"]}, {"required": ["capacity"]}]}}
 
-    open: bool = Field(None, description="Whether visitors can book the day.")
-    capacity: int | None = Field(
-        None, ge=0, le=MAX_CAPACITY, description="A cap on all slots of the day together; null lifts it."
-    )
+    open: bool = optional(description="Whether visitors can book the day.")
+    capacity: Places | None = Field(None, description="A cap on all slots of the day together; null lifts it.")
     reason: str = text(MAX_REASON, default="", description="Kept in the audit log.")
 
     @model_validator(mode="after")

@@ -21,6 +21,8 @@ from museum.schemas import (
     MuseumDate,
     RequestModel,
     RowId,
+    optional,
+    optional_text,
     server_checked,
     text,
 )
@@ -35,7 +37,7 @@ MAX_VENUE_KEY = 40
 
 class SlotsQuery(RequestModel):
     date: MuseumDate = Field(description="The day, in museum time.")
-    venue: str = text(MAX_VENUE_KEY, default=None, description="A venue's key; all venues when left out.")
+    venue: str = optional_text(MAX_VENUE_KEY, description="A venue's key; all venues when left out.")
 
 
 class NewVisitor(RequestModel):
@@ -97,8 +99,7 @@ class NewBooking(RequestModel):
 
 
 class IdempotencyHeaders(RequestModel):
-    idempotency_key: str = Field(
-        None,
+    idempotency_key: str = optional(
         alias="Idempotency-Key",
         min_length=1,
         max_length=MAX_IDEMPOTENCY_KEY,

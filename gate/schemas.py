@@ -13,13 +13,14 @@ from gate.models import Device, Direction, Gate, GateKind, Scan, Verdict
 from gate.services import MAX_COUNT, REFUSAL_REASONS, ScanOutcome
 from museum.clock import local_datetime
 from museum.messages import error_message
-from museum.schemas import AnswerModel, Moment, RequestModel, server_checked, text
+from museum.schemas import AnswerModel, Moment, RequestModel, optional_text, server_checked, text, whole_number
 
 MAX_CODE = 200
 MAX_NONCE = 64
 MAX_SYNC_BATCH = 500
 MAX_KEY = 40
 MAX_NAME = 120
+PartyCount = whole_number(1, MAX_COUNT)
 GATE_KEY_DESCRIPTION = "A gate's key; default: the device's gate, else `main`."
 RefusalReason = Literal[REFUSAL_REASONS]  # type: ignore[valid-type]
 Conflict = Literal[
@@ -58,7 +59,7 @@ class ScanRequest(RequestModel):
         description="Unique per scan of this device or login; a repeat returns the first verdict, and the same "
         "nonce with another code or direction is 409 `nonce_reused`.",
     )
-    count: int = Field(1, ge=1, le=MAX_COUNT, description="People passing on a party code.")
+    count: PartyCount = Field(1, description="People passing on a party code.")
 
 
 class ScanTicket(AnswerModel):
@@ -115,9 +116,7 @@ class ScanAnswer(AnswerModel):
 
 
 class BundleQuery(RequestModel):
-    gate: str = text(
-        MAX_KEY, default=None, description=server_checked(GATE_KEY_DESCRIPTION, "the gate exists and is open.")
-    )
+    gate: str = optional_text(MAX_KEY, description=server_checked(GATE_KEY_DESCRIPTION, "the gate exists and is open."))
 
 
 class BundleGate(AnswerModel):
@@ -158,7 +157,7 @@ class OfflineScan(RequestModel):
     nonce: str = text(MAX_NONCE, min_length=1, description="The nonce the console gave the scan.")
     gate: str | None = text(MAX_KEY, default=None, description=server_checked(GATE_KEY_DESCRIPTION, "the gate exists."))
     direction: Direction = Direction.IN
-    count: int = Field(1, ge=1, le=MAX_COUNT)
+    count: PartyCount = 1
     scanned_at: AwareDatetime = Field(
         description=server_checked("When the gate scanned it.", "no more than 72 hours ago, at most 10 minutes ahead.")
     )

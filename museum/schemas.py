@@ -51,7 +51,34 @@ def text(max_length: int, *, min_length: int = 0, description: str | None = None
     return Field(min_length=min_length, max_length=max_length, pattern=NO_NUL, description=description, **field)
 
 
-RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+def optional_text(max_length: int, *, min_length: int = 0, description: str | None = None) -> object:
+    """A text field that may be left out (but is not nullable)."""
+    return optional(min_length=min_length, max_length=max_length, pattern=NO_NUL, description=description)
+
+
+def _integral(value: object) -> object:
+    """JSON does not tell 3 from 3.0, and JSON Schema calls both integers: take 3.0 as 3 (3.5 stays refused)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def whole_number(minimum: int, maximum: int) -> object:
+    """A whole number from ``minimum`` to ``maximum``: ``3`` or ``3.0``, never ``"3"``, ``true`` or ``3.5``."""
+    return Annotated[int, Field(ge=minimum, le=maximum), BeforeValidator(_integral)]
+
+
+RowId = whole_number(1, MAX_ROW_ID)
+
+
+def _without_default(schema: dict) -> None:
+    schema.pop("default", None)
+
+
+def optional(field_info=None, **field) -> object:
+    """A field that may be left out, but is not nullable: its schema shows no ``null`` default."""
+    return Field(None, json_schema_extra=_without_default, **field)
+
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
