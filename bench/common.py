@@ -61,14 +61,16 @@ def reset_database(database_url: str, tmp: Path) -> str:
 
 
 @contextmanager
-def gunicorn(database_url: str, workers: int, max_seconds: int):
-    """gunicorn on a free loopback port; killed on exit, and by its own timeout if we die first."""
+def gunicorn(database_url: str, workers: int, max_seconds: int, env: dict[str, str] | None = None):
+    """gunicorn on a free loopback port; killed on exit, and by its own timeout if we die first. ``env``
+    adds to or overrides the benchmark's environment (tests start it with rate limits on)."""
     port = free_port()
     command = [
         "timeout", str(max_seconds), sys.executable, "-m", "gunicorn", "-w", str(workers),
         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app",
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=bench_env(database_url), start_new_session=True)
+    environment = {**bench_env(database_url), **(env or {})}
+    process = subprocess.Popen(command, cwd=ROOT, env=environment, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

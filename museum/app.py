@@ -11,7 +11,7 @@ from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-from museum import db
+from museum import db, ratelimit  # noqa: F401  (ratelimit registers the museum+sqlite:// counter storage)
 from museum.config import load_settings
 from museum.extensions import babel, csrf, limiter
 from museum.http import BoundedJSONProvider, init_security_headers
@@ -64,7 +64,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         BABEL_DEFAULT_TIMEZONE=settings.TIMEZONE,
         BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "museum" / "translations"),
         RATELIMIT_ENABLED=True,  # the switch is MUSEUM_RATELIMIT_ENABLED, read per request (extensions.limited)
-        RATELIMIT_STORAGE_URI=settings.REDIS_URL or "memory://",
+        RATELIMIT_STORAGE_URI=settings.RATELIMIT_STORAGE_URL,
         RATELIMIT_HEADERS_ENABLED=True,
         MUSEUM_LIMITS={
             "login": "10/minute;100/hour",  # per address and e-mail

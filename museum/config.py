@@ -28,6 +28,9 @@ class Settings:
     TIMEZONE: str = "Asia/Shanghai"
     RATELIMIT_ENABLED: bool = True
     REDIS_URL: str = ""
+    #: Where rate-limit counters live: a ``limits`` storage URL. Default: Redis when REDIS_URL is set (shared
+    #: by every node), else a SQLite file in the instance folder (shared by the workers of this node).
+    RATELIMIT_STORAGE_URL: str = ""
     #: Day D+N becomes bookable at RELEASE_TIME (museum time) N days before it.
     BOOKING_DAYS_AHEAD: int = 7
     BOOKING_RELEASE_TIME: str = "17:00"
@@ -107,6 +110,12 @@ def load_settings(instance_path: Path, overrides: dict | None = None, environ=No
         values["DATABASE_URL"] = f"sqlite:///{instance_path / 'museum.db'}"
     if not values["SECRET_KEY"]:
         values["SECRET_KEY"] = _instance_secret(instance_path)
+    if not values["RATELIMIT_STORAGE_URL"]:
+        if values["REDIS_URL"]:
+            values["RATELIMIT_STORAGE_URL"] = values["REDIS_URL"]
+        else:
+            instance_path.mkdir(parents=True, exist_ok=True)
+            values["RATELIMIT_STORAGE_URL"] = f"museum+sqlite://{instance_path.resolve() / 'ratelimits.db'}"
     settings = Settings(**values)
     _validate(settings)
     return settings
@@ -141,5 +150,9 @@ def _validate(settings: Settings) -> None:
     ):
         if getattr(settings, name) < 0:
             raise ConfigError(f"MUSEUM_{name} must not be negative")
+    if not settings.RATELIMIT_STORAGE_URL.startswith(("museum+sqlite://", "redis", "memory://", "memcached://")):
+        raise ConfigError(
+            "MUSEUM_RATELIMIT_STORAGE_URL must be a museum+sqlite://, redis://, memcached:// or memory:// URL"
+        )
     if settings.DEFAULT_LOCALE not in {"zh", "en"}:
         raise ConfigError("MUSEUM_DEFAULT_LOCALE must be zh or en")
