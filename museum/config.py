@@ -13,6 +13,9 @@ from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+#: Rate-limit counter storages the museum can use (see museum.ratelimit).
+RATELIMIT_STORAGES = ("museum+sqlite://", "redis://", "rediss://", "memory://", "memcached://")
+
 
 class ConfigError(RuntimeError):
     """A setting has a value the museum cannot run with."""
