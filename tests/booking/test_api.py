@@ -284,3 +284,14 @@ def test_gate_staff_can_read_a_booking_but_cancelling_it_is_forbidden(client):
     assert client.get(f"/api/v1/bookings/{booking['id']}", headers=gate).status_code == 200
     response = client.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=gate)
     assert (response.status_code, response.get_json()["error"]["code"]) == (403, "forbidden")
+
+
+def test_validation_messages_come_in_the_callers_language_keyed_by_dotted_paths(client):
+    headers = auth_headers(make_visitor())
+    body = {"slot_id": "1", "visitors": [{"name": "A", "id_type": "alien", "id_number": "X1"}, {"person_id": 0}]}
+    for language, expected in (("en", "Choose one of"), ("zh", "请从以下选项中选择")):
+        response = client.post("/api/v1/bookings", json=body, headers={**headers, "Accept-Language": language})
+        fields = response.get_json()["error"]["fields"]
+        assert set(fields) == {"slot_id", "visitors.0.id_type", "visitors.1.person_id"}
+        assert fields["visitors.0.id_type"].startswith(expected)
+        assert "alien" not in response.get_data(as_text=True)  # what was sent is never echoed
