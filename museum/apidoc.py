@@ -29,7 +29,6 @@ from spectree.utils import get_multidict_items
 
 from museum.auth import require_role
 from museum.errors import Invalid
-from museum.http import DOCS_CONTENT_SECURITY_POLICY, with_content_security_policy
 from museum.models import Role
 from museum.schemas import Error
 from museum.validation import BODY, invalid
@@ -241,7 +240,6 @@ def openapi():
 
 
 @bp.get("/docs")
-@with_content_security_policy(DOCS_CONTENT_SECURITY_POLICY)
 @endpoint(who=PUBLIC, media=("text/html", {"type": "string"}))
 def docs():
     """Interactive documentation of this API (Swagger UI)."""

@@ -18,8 +18,6 @@ CONTENT_SECURITY_POLICY = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
-#: The API docs page: Swagger UI sets styles on its elements from its script.
-DOCS_CONTENT_SECURITY_POLICY = {**CONTENT_SECURITY_POLICY, "style-src": ["'self'", "'unsafe-inline'"]}
 #: The gate console uses the camera of its own page; nothing else asks for these.
 PERMISSIONS_POLICY = {"camera": "(self)", "microphone": "()", "geolocation": "()", "payment": "()", "usb": "()"}
 
@@ -48,13 +46,3 @@ def init_security_headers(app: Flask, settings: Settings) -> None:
         permissions_policy=PERMISSIONS_POLICY,
         x_content_type_options=True,
     )
-
-
-def with_content_security_policy(policy: dict):
-    """A view answered under another Content-Security-Policy than the default."""
-
-    def decorate(view):
-        view.talisman_view_options = {"content_security_policy": policy}
-        return view
-
-    return decorate

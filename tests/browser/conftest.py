@@ -58,6 +58,22 @@ def browser_context_args(browser_context_args):
     }
 
 
+@pytest.fixture(autouse=True)
+def no_content_security_policy_violations(request):
+    """Every page a test opens works under the site's Content-Security-Policy: the browser reports each
+    thing the policy blocked on the console, and the test fails if it reported any."""
+    if "page" not in request.fixturenames:
+        yield None
+        return
+    context = request.getfixturevalue("context")
+    blocked: list[str] = []
+    context.on(
+        "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    yield blocked
+    assert not blocked, blocked
+
+
 # The suite's autouse fixtures freeze time and hold an app context on the shared test database. A browser
 # and a server thread need real time, and this folder brings its own database: both are switched off here.
 @pytest.fixture(autouse=True)
