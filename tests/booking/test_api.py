@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import func, select
 
 from booking.models import Booking, Person, Ticket
@@ -216,18 +214,6 @@ def test_ops_create_and_resize_slots_and_close_days(client):
 def test_unknown_api_route_and_method_answer_json(client):
     assert client.get("/api/v1/nowhere").get_json()["error"]["code"] == "not_found"
     assert client.delete("/api/v1/slots").status_code == 405
-
-
-def test_openapi_describes_every_api_route(app, client):
-    document = client.get("/api/v1/openapi.json").get_json()
-    assert document["openapi"].startswith("3.")
-    documented = {(path, method) for path, item in document["paths"].items() for method in item}
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1/"):
-            continue
-        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
-            assert (path, method.lower()) in documented, (path, method)
 
 
 def test_id_numbers_never_reach_the_log(client, caplog):
