@@ -114,6 +114,21 @@ class PerRequestContextClient(FlaskClient):
 
 
 @pytest.fixture
+def limited_app(database_url, tmp_path):
+    """An app with rate limits on, counting in a file of this test's own."""
+    limited = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": TEST_SECRET,
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URL": f"museum+sqlite://{tmp_path / 'counters.db'}",
+        }
+    )
+    yield limited
+    limited.extensions["museum.db"].dispose()
+
+
+@pytest.fixture
 def client(app):
     return PerRequestContextClient(app, app.response_class, use_cookies=True)
 

@@ -9,6 +9,7 @@ import pytest
 
 from museum.apidoc import openapi_document
 from museum.models import Role
+from tests.conftest import PerRequestContextClient
 from tests.helpers import TOMORROW, auth_headers, make_account, make_slot, make_visitor, visitor_json
 
 #: RFC 3339 date-time: seconds, optional fraction, and an offset in whole minutes (or Z).
@@ -60,22 +61,10 @@ def test_a_body_over_two_megabytes_is_413(client, staff):
     assert (response.status_code, response.get_json()["error"]["code"]) == (413, "too_large")
 
 
-def test_deep_json_does_not_break_the_login_limit_key(database_url, tmp_path):
-    from museum.app import create_app
-    from tests.conftest import TEST_SECRET, PerRequestContextClient
-
-    app = create_app(
-        {
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": TEST_SECRET,
-            "RATELIMIT_ENABLED": True,
-            "RATELIMIT_STORAGE_URL": f"museum+sqlite://{tmp_path / 'counters.db'}",
-        }
-    )
-    client = PerRequestContextClient(app, app.response_class)
+def test_deep_json_does_not_break_the_login_limit_key(limited_app):
+    client = PerRequestContextClient(limited_app, limited_app.response_class)
     response = client.post("/api/v1/auth/token", data="[" * 100_000, headers={"Content-Type": "application/json"})
     assert response.status_code == 422
-    app.extensions["museum.db"].dispose()
 
 
 @pytest.mark.parametrize("day", ["0001-01-01", "1999-12-31", "2100-01-01", "9999-12-31"])

@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bench.common import gunicorn, request
-from museum.app import create_app
 from tests.conftest import TEST_SECRET, PerRequestContextClient
 from tests.helpers import PASSWORD, make_visitor
 
@@ -19,17 +18,8 @@ REDIS = ("127.0.0.1", 6379)
 
 
 @pytest.fixture
-def limited_client(database_url, tmp_path):
-    app = create_app(
-        {
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": TEST_SECRET,
-            "RATELIMIT_ENABLED": True,
-            "RATELIMIT_STORAGE_URL": f"museum+sqlite://{tmp_path / 'counters.db'}",
-        }
-    )
-    yield PerRequestContextClient(app, app.response_class, use_cookies=True)
-    app.extensions["museum.db"].dispose()
+def limited_client(limited_app):
+    return PerRequestContextClient(limited_app, limited_app.response_class, use_cookies=True)
 
 
 def test_the_eleventh_wrong_password_in_a_minute_is_429_for_that_account_only(limited_client):
