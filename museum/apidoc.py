@@ -14,6 +14,7 @@ a number) and a malformed or too deeply nested body is a 422; and the schemas of
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -31,10 +32,9 @@ from museum.auth import require_role
 from museum.errors import Invalid
 from museum.models import Role
 from museum.schemas import Error
-from museum.validation import BODY, invalid
+from museum.validation import BODY, describe, invalid
 
 API_PREFIX = "/api/v1"
-JSON_BODY_MESSAGE = "Send a JSON object with Content-Type: application/json."
 
 
 class MuseumFlaskPlugin(FlaskPlugin):
@@ -66,7 +66,7 @@ class MuseumFlaskPlugin(FlaskPlugin):
 def _json_bytes(request) -> bytes:
     """The raw body of a JSON request; 422 for another content type (pydantic parses it, depth-bounded)."""
     if request.mimetype != "application/json":
-        raise Invalid({BODY: JSON_BODY_MESSAGE})
+        raise Invalid({BODY: describe("json_type")})
     return request.get_data(cache=True)
 
 
@@ -153,7 +153,7 @@ def endpoint(
     can answer, other error statuses, a rate limit decorator, or a non-JSON answer (``media``:
     media type and schema). The view takes its request models as ``json``, ``query`` and ``headers``
     arguments (by annotation) and returns the answer model (or a tuple with the status)."""
-    refusals = tuple(refusals)
+    refusals, errors = tuple(refusals), tuple(errors)
 
     def decorate(view: Callable) -> Callable:
         codes = {f"HTTP_{status}": answer if media is None else None}
@@ -176,7 +176,7 @@ def endpoint(
     return decorate
 
 
-def _error_statuses(view, who: Access, refusals: tuple, errors: Iterable[int], limit) -> list[tuple[int, str]]:
+def _error_statuses(view, who: Access, refusals: tuple, errors: tuple, limit) -> list[tuple[int, str]]:
     found: dict[int, str] = {}
     annotations = view.__annotations__
     if {"json", "query", "headers"} & set(annotations) or 422 in errors:
@@ -199,16 +199,22 @@ def _error_statuses(view, who: Access, refusals: tuple, errors: Iterable[int], l
     return sorted(found.items())
 
 
-_TAGS = {"museum": "accounts", "booking": "visitors", "admin": "operations", "gate": "gates"}
+_TAGS = {
+    "museum.api": "accounts",
+    "museum.apidoc": "documentation",
+    "booking.api": "visitors",
+    "admin.api": "operations",
+    "gate.api": "gates",
+}
 
 
 def _tag(view: Callable) -> str:
-    return _TAGS.get(view.__module__.split(".")[0], "api")
+    return _TAGS.get(view.__module__, "api")
 
 
 @cache
 def _document() -> dict:
-    spec = api.spec
+    spec = copy.deepcopy(api.spec)
     paths = {}
     for path, operations in spec["paths"].items():
         relative = path.removeprefix(API_PREFIX) or "/"

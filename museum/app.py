@@ -15,6 +15,7 @@ from museum import db, ratelimit  # noqa: F401  (ratelimit registers the museum+
 from museum.config import load_settings
 from museum.extensions import babel, csrf, limiter
 from museum.http import BoundedJSONProvider, init_security_headers
+from museum.schemas import MUSEUM_DATE_SCHEMA
 
 LOCALES = ("zh", "en")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +33,7 @@ class RowIdConverter(IntegerConverter):
 class DayConverter(BaseConverter):
     """``<day:name>``: a day of the calendar, checked by the view (a malformed one is 422, not 404)."""
 
-    openapi_schema = {"type": "string", "format": "date", "pattern": "^20[0-9]{2}-[0-9]{2}-[0-9]{2}$"}
+    openapi_schema = MUSEUM_DATE_SCHEMA
 
 
 def select_locale() -> str:

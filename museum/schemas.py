@@ -75,7 +75,7 @@ def _without_default(schema: dict) -> None:
     schema.pop("default", None)
 
 
-def optional(field_info=None, **field) -> object:
+def optional(**field) -> object:
     """A field that may be left out, but is not nullable: its schema shows no ``null`` default."""
     return Field(None, json_schema_extra=_without_default, **field)
 
@@ -103,12 +103,10 @@ def parse_museum_date(value: object) -> date:
     return candidate
 
 
+#: A day of the museum's calendar as the document states it: a date, of the years 2000 to 2099.
+MUSEUM_DATE_SCHEMA = {"type": "string", "format": "date", "pattern": "^20[0-9]{2}-[0-9]{2}-[0-9]{2}$"}
 #: A day of the museum's calendar, ``YYYY-MM-DD`` (museum time), from 2000-01-01 to 2099-12-31.
-MuseumDate = Annotated[
-    date,
-    BeforeValidator(parse_museum_date),
-    WithJsonSchema({"type": "string", "format": "date", "pattern": "^20[0-9]{2}-[0-9]{2}-[0-9]{2}$"}),
-]
+MuseumDate = Annotated[date, BeforeValidator(parse_museum_date), WithJsonSchema(MUSEUM_DATE_SCHEMA)]
 
 _HOUR_MINUTE = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
