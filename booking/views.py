@@ -249,11 +249,11 @@ def persons():
     form = {key: request.form.get(key, "") for key in ("name", "id_type")}
     fields, errors = form_fields(NewPerson, request.form)
     try:
-        if errors:  # the shape is wrong; say too what the document's own checks find in the other fields
+        if errors:  # the shape is wrong: report it with what the person's own checks find (theirs say more)
             visitor = VisitorInput(form["name"], form["id_type"], request.form.get("id_number", ""))
             found: dict[str, str] = {}
             check_visitor(visitor, "person", found)
-            raise Invalid({**{key.removeprefix("person."): value for key, value in found.items()}, **errors})
+            raise Invalid({**errors, **{key.removeprefix("person."): value for key, value in found.items()}})
         save_person(account, fields.name, fields.id_type.value, fields.id_number)
     except DomainError as exc:
         errors = {key: field_message(value) for key, value in (exc.fields or {}).items()}

@@ -63,9 +63,9 @@ def register():
         return render_template("accounts/register.html", next_url=next_url, form=form, error=None, errors={})
     fields, errors = form_fields(Registration, request.form)
     try:
-        if errors:  # the shape is wrong; say too what the account's own checks find in the other fields
+        if errors:  # the shape is wrong: report it with what the account's own checks find (theirs say more)
             password = request.form.get("password", "")
-            raise Invalid({**auth.validate_registration(form["email"], password, form["name"]), **errors})
+            raise Invalid({**errors, **auth.validate_registration(form["email"], password, form["name"])})
         account = auth.register_account(fields.email, fields.password, fields.name)
     except DomainError as exc:
         errors = {key: field_message(value) for key, value in (exc.fields or {}).items()}
