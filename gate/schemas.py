@@ -162,7 +162,7 @@ class OfflineScan(RequestModel):
         description=server_checked("When the gate scanned it.", "no more than 72 hours ago, at most 10 minutes ahead.")
     )
     verdict: Verdict = Field(description="What the gate decided on its own.")
-    reason: str | None = text(40, default=None, description="The gate's refusal reason, if it refused.")
+    reason: RefusalReason | None = Field(None, description="The gate's refusal reason, if it refused.")
 
 
 class SyncRequest(RequestModel):

@@ -124,6 +124,7 @@ def test_sync_rejects_malformed_batches_whole(client, frozen_time):
         {"scans": [{"code": "A"}]},
         {"scans": [offline_scan("A", None)]},
         {"scans": [{**offline_scan("A", "n"), "scanned_at": "2026-07-10T10:00:00"}]},
+        {"scans": [{**offline_scan("A", "n", verdict="refused"), "reason": "made_up"}]},  # not a documented reason
     ):
         response = client.post(SYNC, json=body, headers=gate)
         assert response.status_code == 422, body
