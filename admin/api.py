@@ -28,15 +28,16 @@ def _settings():
 @endpoint(SlotAnswer, status=201, who=OPS, refusals=("slot_exists",))
 def create_slot(json: NewSlot):
     """Open an entry window on a day."""
-    slot = services.create_slot(current_account(), json.date, json.start, json.end, json.capacity, json.venue)
+    pools = json.pools.places() if json.pools else None
+    slot = services.create_slot(current_account(), json.date, json.start, json.end, json.capacity, json.venue, pools)
     return SlotAnswer.of(slot, utcnow(), _settings()), 201
 
 
 @bp.patch("/slots/<id:slot_id>")
 @endpoint(SlotAnswer, who=OPS, refusals=("below_booked",))
 def update_slot(slot_id: int, json: SlotChange):
-    """Change a slot's capacity; refused below what is booked."""
-    slot = services.update_slot_capacity(current_account(), slot_id, json.capacity, json.reason)
+    """Change a slot's capacity and pools; refused below what is booked."""
+    slot = services.update_slot_pools(current_account(), slot_id, json.places(), json.reason)
     return SlotAnswer.of(slot, utcnow(), _settings())
 
 

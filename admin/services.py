@@ -23,13 +23,23 @@ def _check_capacity(capacity: object) -> int:
     return capacity
 
 
-def create_slot(actor: Account, day: date, start: time, end: time, capacity: int, venue_key: str | None) -> Slot:
-    """Open an entry window with an individual pool of ``capacity`` places.
+def create_slot(
+    actor: Account,
+    day: date,
+    start: time,
+    end: time,
+    capacity: int,
+    venue_key: str | None,
+    pools: dict[PoolKind, int] | None = None,
+) -> Slot:
+    """Open an entry window with an individual pool of ``capacity`` places, and the group and reserve
+    pools given in ``pools``.
 
     Raises ``Invalid`` (unknown venue, end before start, bad capacity) and ``slot_exists``.
     The day gets its calendar row if it had none (closed on Mondays by default).
     """
-    capacity = _check_capacity(capacity)
+    places = {PoolKind.INDIVIDUAL: _check_capacity(capacity)}
+    places.update({kind: _check_capacity(size) for kind, size in (pools or {}).items() if kind != PoolKind.INDIVIDUAL})
     if start >= end:
         raise Invalid({"end": "The window must end after it starts."})
     try:
@@ -39,7 +49,7 @@ def create_slot(actor: Account, day: date, start: time, end: time, capacity: int
                 raise Invalid({"venue": "There is no venue with this key."})
             ensure_day(session, day)
             slot = Slot(venue=venue, date=day, start_time=start, end_time=end)
-            slot.pools = [SlotPool(kind=PoolKind.INDIVIDUAL, capacity=capacity, booked=0)]
+            slot.pools = [SlotPool(kind=kind, capacity=size, booked=0) for kind, size in places.items()]
             session.add(slot)
             session.flush()
             record_event(
@@ -53,7 +63,8 @@ def create_slot(actor: Account, day: date, start: time, end: time, capacity: int
                     "date": day.isoformat(),
                     "start": start.isoformat("minutes"),
                     "end": end.isoformat("minutes"),
-                    "capacity": capacity,
+                    "capacity": places[PoolKind.INDIVIDUAL],
+                    "pools": {kind.value: size for kind, size in places.items() if kind != PoolKind.INDIVIDUAL},
                 },
             )
     except IntegrityError as exc:
@@ -63,22 +74,28 @@ def create_slot(actor: Account, day: date, start: time, end: time, capacity: int
     return slot
 
 
-def update_slot_capacity(actor: Account, slot_id: int, capacity: int, reason: str = "") -> Slot:
-    """Set a slot's total capacity by resizing its individual pool; ``below_booked`` if it would not fit."""
-    capacity = _check_capacity(capacity)
+def update_slot_pools(actor: Account, slot_id: int, pools: dict[PoolKind, int], reason: str = "") -> Slot:
+    """Set the capacity of some of a slot's pools (the individual pool is the slot's ``capacity``); a pool
+    the slot does not have yet is added. Raises 404 and ``below_booked`` if a pool would hold fewer places
+    than are booked in it (then nothing changes). One transaction, one audit event."""
+    places = {kind: _check_capacity(size) for kind, size in pools.items()}
     with db.write_transaction() as session:
         slot = session.get(Slot, slot_id)
         if slot is None:
             raise NotFound("slot")
-        pool = slot.pool(PoolKind.INDIVIDUAL)
-        others = slot.capacity - pool.capacity
-        if capacity < others:
-            raise DomainError("below_booked", "Other pools of this slot already hold more places than that.")
-        old = slot.capacity
-        set_pool_capacity(session, pool, capacity - others)
-        record_event(
-            session, actor.email, "slot.capacity", f"slot:{slot.id}", {"capacity": old}, {"capacity": capacity}, reason
-        )
+        old, new = {}, {}
+        # The slot's pools in the order of their ids, as lock_day locks them; new ones last.
+        for kind in sorted(places, key=lambda kind: slot.pool(kind).id if slot.pool(kind) else MAX_CAPACITY):
+            pool = slot.pool(kind)
+            old[kind.value] = pool.capacity if pool else None
+            new[kind.value] = places[kind]
+            if pool is None:
+                slot.pools.append(SlotPool(kind=kind, capacity=places[kind], booked=0))
+                session.flush()
+            else:
+                set_pool_capacity(session, pool, places[kind])
+        if old != new:
+            record_event(session, actor.email, "slot.pools", f"slot:{slot.id}", old, new, reason)
     return slot
 
 

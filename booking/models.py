@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -35,6 +36,23 @@ class IdType(enum.StrEnum):
 class BookingStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
+
+
+class GroupKind(enum.StrEnum):
+    SCHOOL = "school"
+    TOUR = "tour"
+    OTHER = "other"
+
+
+class GroupStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+#: Group states that hold places (and their members' day).
+ACTIVE_GROUP_STATES = (GroupStatus.PENDING, GroupStatus.APPROVED)
 
 
 class Person(Base):
@@ -82,7 +100,12 @@ class Booking(Base):
 
 
 class Ticket(Base):
-    """The right to enter: one per person, or one for a whole party (``party_size`` > 1)."""
+    """The right to enter: one per person, or one for a whole party (``party_size`` > 1).
+
+    A group's members are rows here too, without a reference or a code: they admit nobody (the group's one
+    ticket does), but they hold each member's day under the same unique index as individual tickets, so a
+    person is on one live booking a day whatever its kind, even when two bookings race.
+    """
 
     __tablename__ = "tickets"
     __table_args__ = (
@@ -113,14 +136,71 @@ class Ticket(Base):
     admitted: Mapped[int] = mapped_column(Integer, default=0)
     #: How many of the party are inside now (entries minus exits).
     inside: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    #: Short, unambiguous reference printed under the QR code, for typing at a gate or help desk.
-    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    #: Short, unambiguous reference printed under the QR code, for typing at a gate or help desk; none for a
+    #: group's member rows, which cannot be scanned.
+    reference: Mapped[str | None] = mapped_column(String(12), unique=True)
     #: The signed code the QR image carries.
     code: Mapped[str] = mapped_column(Text, default="")
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     booking: Mapped[Booking] = relationship(back_populates="tickets")
     person: Mapped[Person | None] = relationship(lazy="joined")
+
+
+class GroupBooking(Base):
+    """A school's or tour's request for a slot: its places are held in the group pool from the request on,
+    so approving it can never oversell. Its booking holds the places, the members' rows and, once approved,
+    the one ticket that admits the whole group."""
+
+    __tablename__ = "group_bookings"
+    __table_args__ = (
+        CheckConstraint("party_size > 0", name="party_positive"),
+        Index("ix_group_bookings_organisation_day", "organisation_key", "visit_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    #: The leader's account.
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    organisation: Mapped[str] = mapped_column(String(120))
+    #: The organisation's name normalised (width, case, spaces and punctuation folded): the daily limit and
+    #: blocks match organisations by it.
+    organisation_key: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[GroupKind] = mapped_column(str_enum(GroupKind))
+    leader_name: Mapped[str] = mapped_column(String(80))
+    leader_phone_masked: Mapped[str] = mapped_column(String(24))
+    #: The leader's phone number, encrypted with a key derived from SECRET_KEY (AES-GCM, nonce first), for
+    #: staff who must call; it is never shown or logged in clear.
+    leader_phone_sealed: Mapped[bytes] = mapped_column(LargeBinary(80))
+    status: Mapped[GroupStatus] = mapped_column(str_enum(GroupStatus), default=GroupStatus.PENDING, index=True)
+    #: Why operations rejected it.
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    visit_date: Mapped[date] = mapped_column(Date)
+    party_size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(254))
+
+    booking: Mapped[Booking] = relationship(lazy="joined")
+
+
+class GroupBlock(Base):
+    """An organisation or a leader account that may not book groups until a day, and why."""
+
+    __tablename__ = "group_blocks"
+    __table_args__ = (
+        CheckConstraint("organisation_key IS NOT NULL OR account_id IS NOT NULL", name="blocks_someone"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation: Mapped[str | None] = mapped_column(String(120))
+    organisation_key: Mapped[str | None] = mapped_column(String(120), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(300))
+    #: The last day of the block (museum time).
+    until: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class IdempotencyRecord(Base):

@@ -125,11 +125,15 @@ _FIND_PERSONS = select(
 _INSERT_PERSONS = insert(Person.__table__).returning(Person.id, sort_by_parameter_order=True)
 
 
-def resolve_persons(session: Session, account_id: int, visitors: list[CheckedVisitor]) -> list[PersonRow]:
+def resolve_persons(
+    session: Session, account_id: int, visitors: list[CheckedVisitor], *, as_group_members: bool = False
+) -> list[PersonRow]:
     """The account's person for each visitor, in order: saved ones by id, others by document or new.
 
     Two statements at most (a lookup and one insert of the new persons); flushes nothing else.
-    Raises ``Invalid`` for a saved-person id that is not the account's.
+    Raises ``Invalid`` for a saved-person id that is not the account's. A group's members (a leader's
+    ``as_group_members``) are kept out of the account's saved persons: new ones are stored archived, and
+    saved ones are neither renamed nor brought back.
     """
     digests = [visitor.checked.digest for visitor in visitors if visitor.checked]
     person_ids = [visitor.person_id for visitor in visitors if visitor.person_id is not None]
@@ -149,13 +153,13 @@ def resolve_persons(session: Session, account_id: int, visitors: list[CheckedVis
                 raise Invalid({f"visitors.{index}.person_id": "There is no such saved person."})
             rows.append(PersonRow(row.id, row.id_digest, row.name, row.id_type, row.id_masked))
         elif (row := by_digest.get(visitor.checked.digest)) is not None:
-            if row.name != visitor.name or row.archived:
+            if not as_group_members and (row.name != visitor.name or row.archived):
                 rename = update(Person).where(Person.id == row.id).values(name=visitor.name, archived=False)
                 session.connection().execute(rename)
             rows.append(PersonRow(row.id, row.id_digest, visitor.name, row.id_type, row.id_masked))
         else:
             rows.append(None)
-            new.append(_person_values(account_id, visitor))
+            new.append(_person_values(account_id, visitor, archived=as_group_members))
     if new:
         inserted = session.connection().execute(_INSERT_PERSONS, new).scalars()
         new_rows = iter(
@@ -166,7 +170,7 @@ def resolve_persons(session: Session, account_id: int, visitors: list[CheckedVis
     return rows
 
 
-def _person_values(account_id: int, visitor: CheckedVisitor) -> dict:
+def _person_values(account_id: int, visitor: CheckedVisitor, archived: bool = False) -> dict:
     checked = visitor.checked
     return {
         "account_id": account_id,
@@ -175,5 +179,5 @@ def _person_values(account_id: int, visitor: CheckedVisitor) -> dict:
         "id_digest": checked.digest,
         "id_masked": checked.masked,
         "birth_year": checked.birth_date.year if checked.birth_date else None,
-        "archived": False,
+        "archived": archived,
     }

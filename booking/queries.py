@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from booking.models import Booking, BookingStatus, Person, Ticket
 from museum import db
 from museum.errors import NotFound
-from museum.models import STAFF_ROLES, Account, Slot, Venue
+from museum.models import STAFF_ROLES, Account, PoolKind, Slot, Venue
 
 
 def list_slots(day: date, venue_key: str | None = None) -> list[Slot]:
@@ -32,22 +32,37 @@ def get_slot(slot_id: int) -> Slot | None:
 
 
 def get_booking_for(account: Account, booking_id: int) -> Booking:
-    """The booking if the account owns it or is staff; 404 otherwise, so its existence stays hidden."""
+    """The individual booking if the account owns it or is staff; 404 otherwise, so its existence stays
+    hidden (a group's booking is read as its group)."""
     booking = db.session().get(Booking, booking_id)
-    if booking is None or (booking.account_id != account.id and account.role not in STAFF_ROLES):
+    if (
+        booking is None
+        or booking.pool_kind is PoolKind.GROUP
+        or (booking.account_id != account.id and account.role not in STAFF_ROLES)
+    ):
         raise NotFound("booking")
     return booking
 
 
 def get_ticket_for(account: Account, ticket_id: int) -> Ticket:
+    """A ticket with a code (not a group member's row), if the account owns it or is staff; else 404."""
     ticket = db.session().get(Ticket, ticket_id)
-    if ticket is None or (ticket.booking.account_id != account.id and account.role not in STAFF_ROLES):
+    if (
+        ticket is None
+        or ticket.reference is None
+        or (ticket.booking.account_id != account.id and account.role not in STAFF_ROLES)
+    ):
         raise NotFound("ticket")
     return ticket
 
 
 def list_bookings(account: Account) -> list[Booking]:
-    query = select(Booking).where(Booking.account_id == account.id).order_by(Booking.visit_date.desc(), Booking.id)
+    """The account's individual bookings, newest visit first (its groups are listed as groups)."""
+    query = (
+        select(Booking)
+        .where(Booking.account_id == account.id, Booking.pool_kind != PoolKind.GROUP)
+        .order_by(Booking.visit_date.desc(), Booking.id)
+    )
     return list(db.session().scalars(query).unique())
 
 

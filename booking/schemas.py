@@ -115,31 +115,40 @@ class NewPerson(NewVisitor):
 # ---------------------------------------------------------------- answers
 
 
+class PoolAnswer(AnswerModel):
+    capacity: int
+    booked: int
+    available: int
+
+
 class SlotAnswer(AnswerModel):
     id: int
     venue: str = Field(description="The venue's key.")
     date: date
     start: Moment
     end: Moment
-    capacity: int = Field(description="Places in all pools of the slot.")
-    booked: int
+    capacity: int = Field(description="Places for individual visitors (the individual pool).")
+    booked: int = Field(description="Places booked by individual visitors.")
     available: int = Field(description="Free places for individual visitors.")
     status: SlotStatus
+    pools: dict[PoolKind, PoolAnswer] = Field(description="Every pool the slot has: individual, group, reserve.")
 
     @classmethod
     def of(cls, slot: Slot, now: datetime, settings: Settings) -> SlotAnswer:
-        pool = slot.pool(PoolKind.INDIVIDUAL)
-        available = pool.available if pool else 0
+        pools = {pool.kind: PoolAnswer(capacity=pool.capacity, booked=pool.booked, available=pool.available)
+                 for pool in slot.pools}  # fmt: skip
+        individual = pools.get(PoolKind.INDIVIDUAL) or PoolAnswer(capacity=0, booked=0, available=0)
         return cls(
             id=slot.id,
             venue=slot.venue.key,
             date=slot.date,
             start=local_datetime(slot.date, slot.start_time, settings.tz),
             end=local_datetime(slot.date, slot.end_time, settings.tz),
-            capacity=slot.capacity,
-            booked=slot.booked,
-            available=available,
-            status=slot_status(slot, available, now, settings),
+            capacity=individual.capacity,
+            booked=individual.booked,
+            available=individual.available,
+            status=slot_status(slot, individual.available, now, settings),
+            pools=pools,
         )
 
 

@@ -22,6 +22,7 @@ from museum.codes import TicketClaims, encode_code, new_reference
 from museum.config import Settings
 from museum.errors import DomainError, Forbidden, Invalid, NotFound
 from museum.keys import signing_key
+from museum.messages import already_booked
 from museum.models import STAFF_ROLES, Account, Day, PoolKind, Role, Slot
 
 
@@ -172,6 +173,7 @@ _RECHECK = select(
         Booking.account_id == bindparam("account_id"),
         Booking.visit_date == bindparam("day"),
         Booking.status == BookingStatus.CONFIRMED,
+        Booking.pool_kind != PoolKind.GROUP,  # a group's leader may also visit with their family
     )
     .scalar_subquery(),
 )
@@ -202,7 +204,7 @@ def _book(
     )
     _check_day_open(day_open)
     if already_booked:
-        raise DomainError("duplicate_person", "One of these visitors already has a booking on this day.")
+        raise _already_booked(session, slot.date, visitors)
     if bookings_today >= settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY:
         raise DomainError(
             "limit_reached", f"An account can make {settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY} bookings per day."
@@ -247,6 +249,7 @@ def _book(
         )
     except IntegrityError as exc:
         if "uq_tickets_day_person" in str(exc.orig) or "id_digest" in str(exc.orig):
+            # A saved person's document, or a booking that committed meanwhile: which one is not known here.
             raise DomainError("duplicate_person", "One of these visitors already has a booking on this day.") from None
         raise
     for ticket, ticket_id in zip(booking.tickets, ticket_ids, strict=True):
@@ -255,6 +258,26 @@ def _book(
     # held only from here to the commit. (A full slot rolls the rows above back.)
     take_places(session, slot.date, slot.id, PoolKind.INDIVIDUAL, len(persons))
     return booking
+
+
+_TAKEN = select(Ticket.id_digest).where(
+    Ticket.visit_date == bindparam("day"),
+    Ticket.id_digest.in_(bindparam("digests", expanding=True)),
+    Ticket.revoked_at.is_(None),
+)
+
+
+def _already_booked(session: Session, day, visitors: list[CheckedVisitor]) -> DomainError:
+    """``duplicate_person`` naming the visitors who already hold a live booking (or a group's) that day."""
+    digests = [visitor.checked.digest for visitor in visitors if visitor.checked]
+    taken = set(session.connection().execute(_TAKEN, {"day": day, "digests": digests}).scalars())
+    booked = {f"visitors.{index}": visitor.name for index, visitor in enumerate(visitors)
+              if visitor.checked and visitor.checked.digest in taken}  # fmt: skip
+    return DomainError(
+        "duplicate_person",
+        f"Already booked on this day: {', '.join(booked.values())}.",
+        fields={source: already_booked(name) for source, name in booked.items()},
+    )
 
 
 def _columns(obj, model) -> dict:

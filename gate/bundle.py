@@ -25,7 +25,9 @@ def build_bundle(gate: KnownGate) -> dict:
     today = now.astimezone(settings.tz).date()
     session = db.session()
     revoked = session.scalars(
-        select(Ticket.reference).where(Ticket.visit_date == today, Ticket.revoked_at.is_not(None))
+        select(Ticket.reference).where(
+            Ticket.visit_date == today, Ticket.revoked_at.is_not(None), Ticket.reference.is_not(None)
+        )
     ).all()
     entered = session.execute(
         select(Ticket.reference, Ticket.admitted, Ticket.inside).where(Ticket.visit_date == today, Ticket.admitted > 0)

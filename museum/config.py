@@ -44,6 +44,17 @@ class Settings:
     MAX_PERSONS_PER_BOOKING: int = 5
     MAX_BOOKINGS_PER_ACCOUNT_PER_DAY: int = 3
     TOKEN_TTL_HOURS: int = 24 * 7
+    #: Group bookings: members per booking, members per organisation and day, how many days ahead (0 allows
+    #: the same day), minors per adult on school trips, approval without a person, and until how many hours
+    #: before the slot starts a leader may change the member list or cancel.
+    GROUP_MIN_SIZE: int = 10
+    GROUP_MAX_SIZE: int = 150
+    GROUP_DAILY_LIMIT: int = 300
+    GROUP_MIN_DAYS_AHEAD: int = 1
+    GROUP_MAX_DAYS_AHEAD: int = 7
+    GROUP_MINORS_PER_ADULT: int = 20
+    GROUP_AUTO_APPROVE: bool = False
+    GROUP_CHANGE_DEADLINE_HOURS: int = 24
     #: Gates admit a ticket from this many minutes before its window starts.
     ENTRY_GRACE_BEFORE_MIN: int = 30
     #: Whether a visitor who went out may come back in on the same ticket.
@@ -142,6 +153,9 @@ def _validate(settings: Settings) -> None:
         "MAX_PERSONS_PER_BOOKING",
         "MAX_BOOKINGS_PER_ACCOUNT_PER_DAY",
         "TOKEN_TTL_HOURS",
+        "GROUP_MIN_SIZE",
+        "GROUP_DAILY_LIMIT",
+        "GROUP_MINORS_PER_ADULT",
     ):
         if getattr(settings, name) < 1:
             raise ConfigError(f"MUSEUM_{name} must be at least 1")
@@ -150,6 +164,8 @@ def _validate(settings: Settings) -> None:
         "CANCEL_DEADLINE_BEFORE_START_MIN",
         "ENTRY_GRACE_BEFORE_MIN",
         "PROXY_HOPS",
+        "GROUP_MIN_DAYS_AHEAD",
+        "GROUP_CHANGE_DEADLINE_HOURS",
     ):
         if getattr(settings, name) < 0:
             raise ConfigError(f"MUSEUM_{name} must not be negative")

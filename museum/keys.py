@@ -42,6 +42,19 @@ def _unseal(sealed: bytes) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(_sealer().decrypt(sealed[:12], sealed[12:], b"ed25519"))
 
 
+def seal_text(text: str, purpose: str) -> bytes:
+    """``text`` encrypted with a key derived from SECRET_KEY for ``purpose`` (AES-GCM, nonce first), for
+    personal data staff may need but nobody should read in a database dump (a leader's phone number)."""
+    nonce = os.urandom(12)
+    sealer = AESGCM(derive_key(current_app.config["MUSEUM"].SECRET_KEY, f"museum {purpose} seal"))
+    return nonce + sealer.encrypt(nonce, text.encode(), purpose.encode())
+
+
+def unseal_text(sealed: bytes, purpose: str) -> str:
+    sealer = AESGCM(derive_key(current_app.config["MUSEUM"].SECRET_KEY, f"museum {purpose} seal"))
+    return sealer.decrypt(sealed[:12], sealed[12:], purpose.encode()).decode()
+
+
 def rotate_signing_key() -> int:
     """Add a new active signing key and retire the old one for signing (it still verifies). Returns its id."""
     with db.write_transaction() as session:

@@ -73,7 +73,13 @@ FIELD_MESSAGES = {
 _FIELD_MESSAGES_BY_LOWER = {key.lower(): value for key, value in FIELD_MESSAGES.items()}
 
 
-def field_message(text: str) -> str:
+def field_message(text) -> str:
     """A service's field message in the visitor's language (as given when it is not a known one)."""
-    known = _FIELD_MESSAGES_BY_LOWER.get((text or "").lower())
+    text = str(text or "")
+    known = _FIELD_MESSAGES_BY_LOWER.get(text.lower())
     return str(known) if known is not None else text
+
+
+def already_booked(name: str):
+    """The message for a person who already holds a booking that day, in the caller's language."""
+    return _l("%(name)s already has a booking on this day.", name=name)

@@ -43,6 +43,7 @@ _MESSAGES = {
     "timezone_aware": _l("Give a time with its UTC offset (RFC 3339)."),
     "extra_forbidden": _l("Not a field of this object."),
     "open_or_capacity": _l("Give open, capacity or both."),
+    "capacity_or_pools": _l("Give capacity, pools or both."),
     "json_invalid": _l("Send a JSON object with Content-Type: application/json."),
     "json_type": _l("Send a JSON object with Content-Type: application/json."),
 }
