@@ -188,9 +188,7 @@ class GroupBlock(Base):
     """An organisation or a leader account that may not book groups until a day, and why."""
 
     __tablename__ = "group_blocks"
-    __table_args__ = (
-        CheckConstraint("organisation_key IS NOT NULL OR account_id IS NOT NULL", name="blocks_someone"),
-    )
+    __table_args__ = (CheckConstraint("organisation_key IS NOT NULL OR account_id IS NOT NULL", name="blocks_someone"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation: Mapped[str | None] = mapped_column(String(120))

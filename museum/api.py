@@ -31,6 +31,7 @@ def reject_unstorable_parameters() -> None:
     """Query and form fields with NUL or lone surrogates are refused before any view sees them."""
     for values in (request.args, request.form) if request.mimetype in _FORM_TYPES else (request.args,):
         for name, value in values.items(multi=True):
+            name, value = name or "", value or ""  # a multipart part may come without a name
             if not (storable(name) and storable(value)):
                 raise Invalid({name if storable(name) else "form": "Contains characters that cannot be stored."})
 

@@ -41,11 +41,13 @@ class MuseumFlaskPlugin(FlaskPlugin):
     """SpecTree's Flask plugin, validating bodies from raw JSON and knowing the museum's URL converters."""
 
     def request_validation(self, request, query, json, form, headers, cookies):
+        if json and form:  # an endpoint that takes either: the content type says which this is
+            json, form = (json, None) if request.mimetype not in self.FORM_MIMETYPE else (None, form)
         try:
             request.context = Context(
                 query.model_validate(get_multidict_items(request.args, query), strict=False) if query else None,
                 json.model_validate_json(_json_bytes(request)) if json else None,
-                form.model_validate(self.fill_form(request), strict=False) if form else None,
+                form.model_validate(_form_fields(self, request), strict=False) if form else None,
                 headers.model_validate(dict(request.headers), strict=False) if headers else None,
                 None,
             )
@@ -61,6 +63,13 @@ class MuseumFlaskPlugin(FlaskPlugin):
             if schema is not None:
                 parameter["schema"] = dict(schema)
         return path, parameters
+
+
+def _form_fields(plugin: FlaskPlugin, request) -> dict:
+    """A form's fields and files; 422 for another content type."""
+    if request.mimetype not in plugin.FORM_MIMETYPE:
+        raise Invalid({BODY: describe("form_type")})
+    return plugin.fill_form(request)
 
 
 def _json_bytes(request) -> bytes:
@@ -151,8 +160,9 @@ def endpoint(
 ) -> Callable:
     """Declare an API view: its answer model (``status``), who may call it, the 409 refusal codes it
     can answer, other error statuses, a rate limit decorator, or a non-JSON answer (``media``:
-    media type and schema). The view takes its request models as ``json``, ``query`` and ``headers``
-    arguments (by annotation) and returns the answer model (or a tuple with the status)."""
+    media type and schema). The view takes its request models as ``json``, ``form``, ``query`` and
+    ``headers`` arguments (by annotation; one that takes ``json`` and ``form`` accepts either body) and
+    returns the answer model (or a tuple with the status)."""
     refusals, errors = tuple(refusals), tuple(errors)
 
     def decorate(view: Callable) -> Callable:
@@ -179,15 +189,15 @@ def endpoint(
 def _error_statuses(view, who: Access, refusals: tuple, errors: tuple, limit) -> list[tuple[int, str]]:
     found: dict[int, str] = {}
     annotations = view.__annotations__
-    if {"json", "query", "headers"} & set(annotations) or 422 in errors:
+    if {"json", "form", "query", "headers"} & set(annotations) or 422 in errors:
         found[422] = "`invalid`: the request does not match its schema, or fails a check named in a description."
-    if "json" in annotations:
+    if {"json", "form"} & set(annotations):
         found[413] = "`too_large`: the body is over 2 MB."
     if not who.public:
         found[401] = "`unauthorized`: no valid token or session."
     if who.roles:
         found[403] = "`forbidden`: " + who.describe()
-    if any(name not in {"json", "query", "headers", "return"} for name in annotations) or 404 in errors:
+    if any(name not in {"json", "form", "query", "headers", "return"} for name in annotations) or 404 in errors:
         found[404] = "`not_found`: no such object, or it is not yours."
     if refusals:
         found[409] = "A rule refused the request: " + ", ".join(f"`{code}`" for code in refusals) + "."
@@ -203,7 +213,9 @@ _TAGS = {
     "museum.api": "accounts",
     "museum.apidoc": "documentation",
     "booking.api": "visitors",
+    "booking.group_api": "groups",
     "admin.api": "operations",
+    "admin.groups_api": "operations",
     "gate.api": "gates",
 }
 

@@ -114,7 +114,9 @@ class BearerlessCookieSessions(SecureCookieSessionInterface):
 
 def _register_blueprints(app: Flask) -> None:
     from admin.api import bp as admin_api
+    from admin.groups_api import bp as admin_groups_api
     from booking.api import bp as booking_api
+    from booking.group_api import bp as groups_api
     from booking.views import bp as booking_pages
     from gate.api import bp as gate_api
     from gate.views import bp as gate_pages
@@ -123,7 +125,7 @@ def _register_blueprints(app: Flask) -> None:
     from museum.apidoc import bp as openapi
     from museum.views import bp as accounts_pages
 
-    for api in (accounts_api, booking_api, admin_api, gate_api, openapi):
+    for api in (accounts_api, booking_api, groups_api, admin_api, admin_groups_api, gate_api, openapi):
         csrf.exempt(api)  # bearer clients have no cookie to forge; cookie sessions are checked below
         app.register_blueprint(api)
     app.before_request(reject_unstorable_parameters)

@@ -46,6 +46,7 @@ _MESSAGES = {
     "capacity_or_pools": _l("Give capacity, pools or both."),
     "json_invalid": _l("Send a JSON object with Content-Type: application/json."),
     "json_type": _l("Send a JSON object with Content-Type: application/json."),
+    "form_type": _l("Send a form (multipart/form-data) or a JSON object."),
 }
 _EMPTY = _l("Must not be empty.")
 _FALLBACK = _l("This value is not valid.")

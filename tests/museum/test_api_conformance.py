@@ -101,19 +101,20 @@ def described(case, dotted: str) -> str:
 
 
 def _describe(document: dict, schema: dict, parts: list[str]) -> str:
+    """The descriptions along the path: a check named on a list covers its items."""
     description = schema.get("description", "")
     schema = _resolve(document, schema)
     if not parts:
         return description + schema.get("description", "")
     head, rest = parts[0], parts[1:]
     if head.isdigit() and "items" in schema:
-        return _describe(document, schema["items"], rest)
+        return description + _describe(document, schema["items"], rest)
     if head in schema.get("properties", {}):
-        return _describe(document, schema["properties"][head], rest)
+        return description + _describe(document, schema["properties"][head], rest)
     for branch in schema.get("oneOf", []) + schema.get("anyOf", []):
         found = _describe(document, branch, parts)
         if found:
-            return found
+            return description + found
     return ""
 
 
