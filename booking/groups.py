@@ -494,7 +494,7 @@ def get_group_for(account: Account, group_id: int) -> GroupBooking:
 
 def list_groups_led_by(account: Account) -> list[GroupBooking]:
     query = select(GroupBooking).where(GroupBooking.account_id == account.id)
-    return list(db.session().scalars(query.order_by(GroupBooking.visit_date.desc(), GroupBooking.id.desc())))
+    return list(db.session().scalars(query.order_by(GroupBooking.visit_date.desc(), GroupBooking.id.desc())).unique())
 
 
 def list_groups(status: GroupStatus | None = None, day: date | None = None) -> list[GroupBooking]:
@@ -504,7 +504,7 @@ def list_groups(status: GroupStatus | None = None, day: date | None = None) -> l
         query = query.where(GroupBooking.status == status)
     if day is not None:
         query = query.where(GroupBooking.visit_date == day)
-    return list(db.session().scalars(query.order_by(GroupBooking.visit_date, GroupBooking.id)))
+    return list(db.session().scalars(query.order_by(GroupBooking.visit_date, GroupBooking.id)).unique())
 
 
 def list_blocks(today: date) -> list[GroupBlock]:

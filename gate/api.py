@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
+from booking import groups
 from gate import devices, queries, services, sync
 from gate.bundle import build_bundle
 from gate.schemas import (
@@ -66,7 +67,10 @@ def scan(json: ScanRequest):
     """Decide on one scan: admit or refuse, with the reason."""
     actor = scan_actor()
     request_ = services.ScanRequest(_not_blank(json.code, "code"), json.direction, json.gate, json.nonce, json.count)
-    return ScanAnswer.of(services.scan(actor, request_))
+    outcome = services.scan(actor, request_)
+    ticket = outcome.ticket
+    group = groups.group_at_gate(ticket.booking_id) if ticket is not None and ticket.party_size > 1 else None
+    return ScanAnswer.of(outcome, json.direction, group)
 
 
 @bp.get("/gate/bundle")

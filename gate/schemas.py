@@ -9,6 +9,7 @@ from typing import Literal
 from flask import current_app
 from pydantic import AwareDatetime, Field
 
+from booking.groups import GroupAtGate
 from gate.models import Device, Direction, Gate, GateKind, Scan, Verdict
 from gate.services import MAX_COUNT, REFUSAL_REASONS, ScanOutcome
 from museum.clock import local_datetime
@@ -62,6 +63,11 @@ class ScanRequest(RequestModel):
     count: PartyCount = Field(1, description="People passing on a party code.")
 
 
+class ScanGroup(AnswerModel):
+    organisation: str
+    leader_masked: str
+
+
 class ScanTicket(AnswerModel):
     id: int
     reference: str
@@ -72,6 +78,7 @@ class ScanTicket(AnswerModel):
     party_size: int
     name_masked: str | None
     id_masked: str | None
+    group: ScanGroup | None = Field(None, description="For a group's code: who the group is.")
 
 
 class ScanAnswer(AnswerModel):
@@ -81,13 +88,15 @@ class ScanAnswer(AnswerModel):
     admitted: int = Field(description="How many this scan let through (0 when refused).")
     party_size: int
     already_admitted: int = Field(description="How many of the party had entered before this scan.")
+    remaining: int = Field(description="How many of the party are still to come after this scan.")
     ticket: ScanTicket | None
     scan_id: int | None
 
     @classmethod
-    def of(cls, outcome: ScanOutcome) -> ScanAnswer:
+    def of(cls, outcome: ScanOutcome, direction: Direction, group: GroupAtGate | None = None) -> ScanAnswer:
         tz = current_app.config["MUSEUM"].tz
         ticket = outcome.ticket
+        entered = outcome.admitted if direction is Direction.IN else 0
         return cls(
             verdict=outcome.verdict,
             reason=outcome.reason,
@@ -95,6 +104,7 @@ class ScanAnswer(AnswerModel):
             admitted=outcome.admitted,
             party_size=outcome.party_size,
             already_admitted=outcome.already_admitted,
+            remaining=max(outcome.party_size - outcome.already_admitted - entered, 0),
             ticket=None
             if ticket is None
             else ScanTicket(
@@ -107,6 +117,9 @@ class ScanAnswer(AnswerModel):
                 party_size=ticket.party_size,
                 name_masked=mask_name(ticket.holder_name) if ticket.holder_name else None,
                 id_masked=ticket.id_masked,
+                group=ScanGroup(organisation=group.organisation, leader_masked=mask_name(group.leader_name))
+                if group
+                else None,
             ),
             scan_id=outcome.scan_id,
         )

@@ -22,11 +22,25 @@ TODAY = FROZEN_NOW.date()
 TOMORROW = TODAY + timedelta(days=1)
 
 
-def valid_cn_id(seed: int) -> str:
-    """A mainland resident ID with a correct check digit, different for each seed (adults born 1980+)."""
-    birth = date(1980, 1, 1) + timedelta(days=seed // 1000)
+def valid_cn_id(seed: int, born: date | None = None) -> str:
+    """A mainland resident ID with a correct check digit, different for each seed (adults born 1980+, or
+    born on ``born``)."""
+    birth = born or date(1980, 1, 1) + timedelta(days=seed // 1000)
     first17 = f"110101{birth:%Y%m%d}{seed % 1000:03d}"
     return first17 + cn_id_check_char(first17)
+
+
+def pupil_cn_id(seed: int) -> str:
+    """A mainland ID of a child of about 12 on the test's visit days."""
+    return valid_cn_id(seed, born=date(2014, 3, 1) + timedelta(days=seed // 1000))
+
+
+def members_json(count: int, first_seed: int = 1, pupils: int = 0) -> list[dict]:
+    """``count`` group members: the first ``pupils`` children, the rest adults."""
+    return [
+        {"name": f"Member {seed}", "id_type": "cn_id", "id_number": (pupil_cn_id if n < pupils else valid_cn_id)(seed)}
+        for n, seed in enumerate(range(first_seed, first_seed + count))
+    ]
 
 
 def visitor_input(seed: int, name: str | None = None) -> VisitorInput:
@@ -51,9 +65,25 @@ def make_visitor(email: str | None = None) -> Account:
     return make_account(Role.VISITOR, email)
 
 
-def make_slot(day: date = TOMORROW, start: str = "09:00", end: str = "12:00", capacity: int = 50) -> Slot:
+def make_slot(
+    day: date = TOMORROW, start: str = "09:00", end: str = "12:00", capacity: int = 50, group: int | None = None
+) -> Slot:
+    """A slot of the main venue with ``capacity`` individual places and, if given, a group pool."""
+    from museum.models import PoolKind
+
     admin = make_account(Role.ADMIN)
-    return create_slot(admin, day, time.fromisoformat(start), time.fromisoformat(end), capacity, None)
+    pools = {PoolKind.GROUP: group} if group is not None else None
+    return create_slot(admin, day, time.fromisoformat(start), time.fromisoformat(end), capacity, None, pools)
+
+
+def group_json(slot_id: int, members: list[dict], organisation: str = "Beijing No. 1 Middle School", kind="school"):
+    return {
+        "slot_id": slot_id,
+        "organisation": organisation,
+        "kind": kind,
+        "leader": {"name": "Wang Fang", "phone": "13812345678"},
+        "members": members,
+    }
 
 
 def auth_headers(account: Account) -> dict[str, str]:

@@ -131,3 +131,27 @@ def test_opening_a_new_day_and_its_slots_at_once_from_many_requests(live_url):
         for n in range(8)
     ])  # fmt: skip
     assert [r.status_code for r in slots] == [201] * 8
+
+
+def test_20_concurrent_group_requests_never_hold_more_than_the_group_pool(live_url):
+    from tests.helpers import group_json, members_json
+
+    slot = make_slot(capacity=10, group=100)
+    sizes = [10 + (n * 7) % 31 for n in range(20)]  # 10 to 40 members
+    attempts = [
+        (
+            f"{live_url}/api/v1/groups",
+            group_json(slot.id, members_json(size, first_seed=1000 * (n + 1)), organisation=f"School {n}"),
+            auth_headers(make_visitor()),
+        )
+        for n, size in enumerate(sizes)
+    ]
+    responses = fire_together(attempts)
+    outcome = codes(responses)
+    assert set(outcome) <= {"created", "409 slot_full"}
+    held = sum(size for size, response in zip(sizes, responses, strict=True) if response.status_code == 201)
+    assert 100 - max(sizes) < held <= 100
+    slots = requests.get(f"{live_url}/api/v1/slots", params={"date": slot.date.isoformat()}, timeout=10).json()
+    assert slots["slots"][0]["pools"]["group"]["booked"] == held
+    assert slots["slots"][0]["available"] == 10  # individual places untouched
+    assert find_mismatches() == []

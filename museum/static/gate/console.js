@@ -522,7 +522,8 @@
       party: data.party_size || (ticket && ticket.party_size) || 0,
       already: data.already_admitted || 0,
       reference: ticket ? ticket.reference : REFERENCE.test(item.code) ? item.code : null,
-      name: ticket ? ticket.name_masked : null,
+      // A group's code: the organisation and its leader, so staff see whose block of visitors this is.
+      name: ticket ? (ticket.group ? `${ticket.group.organisation} · ${ticket.group.leader_masked}` : ticket.name_masked) : null,
       window: ticket ? `${ticket.start.slice(11, 16)}–${ticket.end.slice(11, 16)}` : null,
       offline: false,
     };
