@@ -92,6 +92,30 @@ def _cell(row: list[str], columns: dict[str, int], name: str) -> str:
     return row[index].strip() if index is not None and index < len(row) else ""
 
 
+def members_from_lines(text: str) -> list[MemberInput]:
+    """Members typed or pasted into a form, one a line: ``name, ID number`` or ``name, ID type, ID number``
+    (commas, Chinese commas or tabs, as a spreadsheet's copied cells). A first line of headings is read as
+    a CSV file's. Lines are named ``line N``."""
+    lines = (text or "").replace("，", ",").replace("\t", ",").splitlines()
+    first = next((line for line in lines if line.strip()), "")
+    if any(cell.strip().lower() in HEADINGS["name"] for cell in first.split(",")):
+        return [MemberInput(m.name, m.id_type, m.id_number, m.source.replace("row", "line"))
+                for m in members_from_csv("\n".join(lines).encode())]  # fmt: skip
+    if len(lines) > MAX_ROWS:
+        raise Invalid({"members": f"A list has at most {MAX_ROWS} rows."})
+    members = []
+    for number, line in enumerate(lines, start=1):
+        cells = [cell.strip() for cell in next(csv.reader([line]), [])]
+        if not any(cells):
+            continue
+        if len(cells) >= 3:
+            name, id_type, id_number = cells[:3]
+        else:
+            name, id_type, id_number = cells[0], "", cells[1] if len(cells) > 1 else ""
+        members.append(MemberInput(name, id_type, id_number, f"line {number}"))
+    return members
+
+
 def _decode(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]

@@ -133,6 +133,19 @@ def _check_ratio(kind: GroupKind, members: list[CheckedMember], day: date, setti
         )
 
 
+def within_group_lead_time(day: date, today: date, settings: Settings) -> bool:
+    """Whether groups can book a visit on ``day`` today (GROUP_MIN_DAYS_AHEAD..GROUP_MAX_DAYS_AHEAD)."""
+    return settings.GROUP_MIN_DAYS_AHEAD <= (day - today).days <= settings.GROUP_MAX_DAYS_AHEAD
+
+
+def can_request_group(slot: Slot, now: datetime, settings: Settings) -> bool:
+    """Whether a page should offer a group request for this slot now: it has free group places, its day
+    is open and within the lead time."""
+    pool = slot.pool(PoolKind.GROUP)
+    today = now.astimezone(settings.tz).date()
+    return bool(pool and pool.available and slot.day.open and within_group_lead_time(slot.date, today, settings))
+
+
 def _group_slot(slot_id: int, settings: Settings) -> Slot:
     """The slot, if a group can book it today: it exists, its day is open, it starts neither too soon nor
     too far ahead (GROUP_MIN_DAYS_AHEAD..GROUP_MAX_DAYS_AHEAD days, museum time)."""
@@ -142,9 +155,7 @@ def _group_slot(slot_id: int, settings: Settings) -> Slot:
     if not slot.day.open:
         raise DomainError("booking_closed", "The museum is closed on this day.")
     now = utcnow()
-    today = now.astimezone(settings.tz).date()
-    ahead = (slot.date - today).days
-    if not settings.GROUP_MIN_DAYS_AHEAD <= ahead <= settings.GROUP_MAX_DAYS_AHEAD:
+    if not within_group_lead_time(slot.date, now.astimezone(settings.tz).date(), settings):
         raise DomainError(
             "group_lead_time",
             f"Groups book {settings.GROUP_MIN_DAYS_AHEAD} to {settings.GROUP_MAX_DAYS_AHEAD} days ahead.",

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from booking import idempotency, queries, services
+from booking.groups import can_request_group
 from booking.models import BookingStatus, IdType
 from booking.persons import VisitorInput, archive_person, check_visitor, save_person
 from booking.rules import SlotStatus, slot_status
@@ -85,6 +86,7 @@ def _slot_view(slot: Slot, now) -> dict:
         "capacity": pool.capacity if pool else 0,
         "status": status.value,
         "status_label": STATUS_LABELS[status],
+        "group_open": can_request_group(slot, now, _settings()),
     }
 
 

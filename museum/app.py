@@ -114,9 +114,11 @@ class BearerlessCookieSessions(SecureCookieSessionInterface):
 
 def _register_blueprints(app: Flask) -> None:
     from admin.api import bp as admin_api
+    from admin.group_views import bp as admin_group_pages
     from admin.groups_api import bp as admin_groups_api
     from booking.api import bp as booking_api
     from booking.group_api import bp as groups_api
+    from booking.group_views import bp as group_pages
     from booking.views import bp as booking_pages
     from gate.api import bp as gate_api
     from gate.views import bp as gate_pages
@@ -132,6 +134,8 @@ def _register_blueprints(app: Flask) -> None:
     app.before_request(protect_cookie_sessions)
     app.register_blueprint(accounts_pages)
     app.register_blueprint(booking_pages)
+    app.register_blueprint(group_pages)
+    app.register_blueprint(admin_group_pages)
     app.register_blueprint(gate_pages)
 
 

@@ -37,7 +37,7 @@ VISITOR_OPERATIONS = {
     ("POST", "/bookings"), ("GET", "/bookings"), ("GET", "/bookings/{booking_id}"),
     ("POST", "/bookings/{booking_id}/cancel"), ("GET", "/tickets/{ticket_id}/qr.png"),
     ("GET", "/tickets/{ticket_id}/qr.svg"), ("GET", "/persons"), ("POST", "/persons"),
-    ("DELETE", "/persons/{person_id}"), ("GET", "/me"),
+    ("DELETE", "/persons/{person_id}"), ("GET", "/me"), ("POST", "/groups"),
 }  # fmt: skip
 
 
