@@ -101,7 +101,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     from museum.auth import upsert_staff
     from museum.clock import local_now
     from museum.migrate import upgrade
-    from museum.models import Role
+    from museum.models import PoolKind, Role
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser')}/b.db"
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x" * 32, "RATELIMIT_ENABLED": False})
@@ -111,7 +111,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         day = local_now(app.config["MUSEUM"].tz).date() + timedelta(days=1)
         if day.weekday() == 0:  # closed on Mondays by default
             set_day_open(admin, day, True, "browser test")
-        slot = create_slot(admin, day, time(9, 0), time(17, 0), 50, None)
+        slot = create_slot(admin, day, time(9, 0), time(17, 0), 50, None, {PoolKind.GROUP: 200})
         slot_id = slot.id
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
