@@ -88,13 +88,17 @@ def gunicorn(database_url: str, workers: int, max_seconds: int, env: dict[str, s
         process.wait(timeout=30)
 
 
-def request(host: str, port: int, method: str, path: str, body=None, headers=None) -> tuple[int, dict]:
-    """One HTTP/1.1 request on its own connection, as gunicorn's sync workers serve them.
+def request(
+    host: str, port: int, method: str, path: str, body=None, headers=None, payload: bytes | None = None
+) -> tuple[int, dict]:
+    """One HTTP/1.1 request on its own connection, as gunicorn's sync workers serve them: ``body`` as JSON,
+    or ``payload`` as it is (with its Content-Type among the ``headers``).
 
     A plain socket and a hand-built request rather than http.client: the load generator shares the
     machine's two cores with the server it measures, so it should spend as little of them as it can.
     """
-    payload = b"" if body is None else json.dumps(body).encode()
+    if payload is None:
+        payload = b"" if body is None else json.dumps(body).encode()
     head = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close"]
     head += [f"{name}: {value}" for name, value in {"Content-Type": "application/json", **(headers or {})}.items()]
     head.append(f"Content-Length: {len(payload)}")

@@ -158,7 +158,7 @@ class GroupAnswer(AnswerModel):
             slot=SlotAnswer.of(slot, now, settings),
             leader=LeaderAnswer(name=group.leader_name, phone_masked=group.leader_phone_masked),
             members=[
-                MemberAnswer(name=member.holder_name, id_type=member.person.id_type, id_masked=member.person.id_masked)
+                MemberAnswer(name=member.name, id_type=member.id_type, id_masked=member.id_masked)
                 for member in groups.members_of(group)
             ],
             reason=group.reason,

@@ -188,7 +188,7 @@ def roster(group_id: int):
     """The printable roster a gate checks a group against: names and documents masked as on tickets."""
     group = groups.get_group_for(current_account(), group_id)
     members = [
-        {"name": mask_name(row.holder_name or ""), "id_type": row.person.id_type, "id_masked": row.person.id_masked}
+        {"name": mask_name(row.name or ""), "id_type": row.id_type, "id_masked": row.id_masked}
         for row in groups.members_of(group)
     ]
     today = local_now(_settings().tz).date()

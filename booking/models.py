@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -104,7 +105,8 @@ class Ticket(Base):
 
     A group's members are rows here too, without a reference or a code: they admit nobody (the group's one
     ticket does), but they hold each member's day under the same unique index as individual tickets, so a
-    person is on one live booking a day whatever its kind, even when two bookings race.
+    person is on one live booking a day whatever its kind, even when two bookings race. They carry their
+    document's type and mask themselves: a group's members are not saved persons of its leader.
     """
 
     __tablename__ = "tickets"
@@ -131,6 +133,9 @@ class Ticket(Base):
     holder_name: Mapped[str | None] = mapped_column(String(80))
     visit_date: Mapped[date] = mapped_column(Date)
     id_digest: Mapped[str | None] = mapped_column(String(64))
+    #: A group member's document as shown (a ticket with a person shows the person's).
+    id_type: Mapped[IdType | None] = mapped_column(str_enum(IdType))
+    id_masked: Mapped[str | None] = mapped_column(String(40))
     party_size: Mapped[int] = mapped_column(Integer, default=1)
     #: How many of the party have entered (gates raise it with a conditional UPDATE).
     admitted: Mapped[int] = mapped_column(Integer, default=0)
@@ -182,6 +187,10 @@ class GroupBooking(Base):
     decided_by: Mapped[str | None] = mapped_column(String(254))
 
     booking: Mapped[Booking] = relationship(lazy="joined")
+
+    #: Not a column: the members of a group just written, set by the service so that its answer needs
+    #: no reading back (see booking.groups.members_of).
+    written_members: ClassVar[list | None] = None
 
 
 class GroupBlock(Base):

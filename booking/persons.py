@@ -125,15 +125,11 @@ _FIND_PERSONS = select(
 _INSERT_PERSONS = insert(Person.__table__).returning(Person.id, sort_by_parameter_order=True)
 
 
-def resolve_persons(
-    session: Session, account_id: int, visitors: list[CheckedVisitor], *, as_group_members: bool = False
-) -> list[PersonRow]:
+def resolve_persons(session: Session, account_id: int, visitors: list[CheckedVisitor]) -> list[PersonRow]:
     """The account's person for each visitor, in order: saved ones by id, others by document or new.
 
     Two statements at most (a lookup and one insert of the new persons); flushes nothing else.
-    Raises ``Invalid`` for a saved-person id that is not the account's. A group's members (a leader's
-    ``as_group_members``) are kept out of the account's saved persons: new ones are stored archived, and
-    saved ones are neither renamed nor brought back.
+    Raises ``Invalid`` for a saved-person id that is not the account's.
     """
     digests = [visitor.checked.digest for visitor in visitors if visitor.checked]
     person_ids = [visitor.person_id for visitor in visitors if visitor.person_id is not None]
@@ -153,13 +149,13 @@ def resolve_persons(
                 raise Invalid({f"visitors.{index}.person_id": "There is no such saved person."})
             rows.append(PersonRow(row.id, row.id_digest, row.name, row.id_type, row.id_masked))
         elif (row := by_digest.get(visitor.checked.digest)) is not None:
-            if not as_group_members and (row.name != visitor.name or row.archived):
+            if row.name != visitor.name or row.archived:
                 rename = update(Person).where(Person.id == row.id).values(name=visitor.name, archived=False)
                 session.connection().execute(rename)
             rows.append(PersonRow(row.id, row.id_digest, visitor.name, row.id_type, row.id_masked))
         else:
             rows.append(None)
-            new.append(_person_values(account_id, visitor, archived=as_group_members))
+            new.append(_person_values(account_id, visitor))
     if new:
         inserted = session.connection().execute(_INSERT_PERSONS, new).scalars()
         new_rows = iter(
@@ -170,7 +166,7 @@ def resolve_persons(
     return rows
 
 
-def _person_values(account_id: int, visitor: CheckedVisitor, archived: bool = False) -> dict:
+def _person_values(account_id: int, visitor: CheckedVisitor) -> dict:
     checked = visitor.checked
     return {
         "account_id": account_id,
@@ -179,5 +175,5 @@ def _person_values(account_id: int, visitor: CheckedVisitor, archived: bool = Fa
         "id_digest": checked.digest,
         "id_masked": checked.masked,
         "birth_year": checked.birth_date.year if checked.birth_date else None,
-        "archived": archived,
+        "archived": False,
     }

@@ -148,7 +148,7 @@ def test_a_member_already_booked_that_day_is_named_and_the_reverse(client, ops):
     assert individual.status_code == 201
     members = members_json(12)
     members[6] = visitor_json(7, "Li Lei")
-    refused = request_group(client, auth_headers(make_visitor()), slot.id, members)
+    refused = request_group(client, {**auth_headers(make_visitor()), "Accept-Language": "en"}, slot.id, members)
     error = refused.get_json()["error"]
     assert (refused.status_code, error["code"]) == (409, "duplicate_person")
     assert error["fields"] == {"members.6": "Li Lei already has a booking on this day."}

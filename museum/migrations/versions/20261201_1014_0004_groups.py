@@ -1,7 +1,8 @@
 """groups
 
 Group bookings (a school's or tour's request, its leader, its state) and blocks of organisations or leader
-accounts. A group's members are ticket rows without a reference, so tickets' reference becomes nullable.
+accounts. A group's members are ticket rows without a reference (so tickets' reference becomes nullable)
+that carry their document's type and mask.
 
 Revision ID: 0004
 Revises: 0003
@@ -79,12 +80,22 @@ def upgrade() -> None:
 
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.alter_column("reference", existing_type=sa.VARCHAR(length=12), nullable=True)
+        batch_op.add_column(
+            sa.Column(
+                "id_type",
+                sa.Enum("cn_id", "hk_mo_permit", "tw_permit", "passport", name="idtype", native_enum=False, length=20),
+                nullable=True,
+            )
+        )
+        batch_op.add_column(sa.Column("id_masked", sa.String(length=40), nullable=True))
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM tickets WHERE reference IS NULL")  # group members' rows
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.alter_column("reference", existing_type=sa.VARCHAR(length=12), nullable=False)
+        batch_op.drop_column("id_masked")
+        batch_op.drop_column("id_type")
 
     with op.batch_alter_table("group_bookings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_group_bookings_status"))
