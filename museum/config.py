@@ -169,9 +169,11 @@ def _validate(settings: Settings) -> None:
     ):
         if getattr(settings, name) < 0:
             raise ConfigError(f"MUSEUM_{name} must not be negative")
-    if not settings.RATELIMIT_STORAGE_URL.startswith(("museum+sqlite://", "redis", "memory://", "memcached://")):
-        raise ConfigError(
-            "MUSEUM_RATELIMIT_STORAGE_URL must be a museum+sqlite://, redis://, memcached:// or memory:// URL"
-        )
+    if settings.GROUP_MAX_SIZE < settings.GROUP_MIN_SIZE:
+        raise ConfigError("MUSEUM_GROUP_MAX_SIZE must not be below MUSEUM_GROUP_MIN_SIZE")
+    if settings.GROUP_MAX_DAYS_AHEAD < settings.GROUP_MIN_DAYS_AHEAD:
+        raise ConfigError("MUSEUM_GROUP_MAX_DAYS_AHEAD must not be below MUSEUM_GROUP_MIN_DAYS_AHEAD")
+    if not settings.RATELIMIT_STORAGE_URL.startswith(RATELIMIT_STORAGES):
+        raise ConfigError(f"MUSEUM_RATELIMIT_STORAGE_URL must start with one of {', '.join(RATELIMIT_STORAGES)}")
     if settings.DEFAULT_LOCALE not in {"zh", "en"}:
         raise ConfigError("MUSEUM_DEFAULT_LOCALE must be zh or en")

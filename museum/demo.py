@@ -1,4 +1,5 @@
-"""A demo science museum: the main hall with a morning and an afternoon window on the next 7 open days."""
+"""A demo science museum: the main hall with a morning and an afternoon window on the next 7 open days, each
+with places for individual visitors, for groups and a reserve for the desk."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from museum.calendar import MAIN_VENUE_KEY, ensure_day, open_by_default
 from museum.clock import local_now
 from museum.models import PoolKind, Role, Slot, SlotPool, Venue
 
-WINDOWS = ((time(9, 0), time(12, 30), 15000), (time(12, 30), time(16, 30), 10000))
+#: Start, end and places per pool of each window.
+WINDOWS = (
+    (time(9, 0), time(12, 30), {PoolKind.INDIVIDUAL: 12000, PoolKind.GROUP: 3000, PoolKind.RESERVE: 500}),
+    (time(12, 30), time(16, 30), {PoolKind.INDIVIDUAL: 8000, PoolKind.GROUP: 2000, PoolKind.RESERVE: 500}),
+)
 DEMO_LOGINS = (
     ("admin@museum.example", Role.ADMIN),
     ("ops@museum.example", Role.OPS),
@@ -40,17 +45,17 @@ def seed_demo(password_factory: Callable[[], str]) -> list[tuple[str, str, str]]
             ensure_day(session, day)
             if open_by_default(day):
                 opened += 1
-                for start, end, capacity in WINDOWS:
-                    _ensure_slot(session, venue, day, start, end, capacity)
+                for start, end, pools in WINDOWS:
+                    _ensure_slot(session, venue, day, start, end, pools)
             day += timedelta(days=1)
     return logins
 
 
-def _ensure_slot(session, venue: Venue, day, start: time, end: time, capacity: int) -> None:
+def _ensure_slot(session, venue: Venue, day, start: time, end: time, pools: dict[PoolKind, int]) -> None:
     exists = session.scalar(
         select(Slot.id).where(Slot.venue_id == venue.id, Slot.date == day, Slot.start_time == start)
     )
     if exists is None:
         slot = Slot(venue=venue, date=day, start_time=start, end_time=end)
-        slot.pools = [SlotPool(kind=PoolKind.INDIVIDUAL, capacity=capacity, booked=0)]
+        slot.pools = [SlotPool(kind=kind, capacity=capacity, booked=0) for kind, capacity in pools.items()]
         session.add(slot)

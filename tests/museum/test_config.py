@@ -39,3 +39,15 @@ def test_embedded_default_keeps_its_generated_secret(tmp_path):
 def test_bad_values_fail_at_start_naming_the_variable(tmp_path, variable, value, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(tmp_path, environ={variable: value})
+
+
+def test_group_rules_must_make_sense(tmp_path):
+    for environ in ({"MUSEUM_GROUP_MIN_SIZE": "20", "MUSEUM_GROUP_MAX_SIZE": "10"},
+                    {"MUSEUM_GROUP_MIN_DAYS_AHEAD": "3", "MUSEUM_GROUP_MAX_DAYS_AHEAD": "2"}):  # fmt: skip
+        with pytest.raises(ConfigError, match="MUSEUM_GROUP_MAX"):
+            load_settings(tmp_path, {"SECRET_KEY": "x" * 20}, environ=environ)
+
+
+def test_an_unknown_rate_limit_storage_stops_the_app(tmp_path):
+    with pytest.raises(ConfigError, match="MUSEUM_RATELIMIT_STORAGE_URL"):
+        load_settings(tmp_path, {"SECRET_KEY": "x" * 20, "RATELIMIT_STORAGE_URL": "mongodb://nowhere"})
