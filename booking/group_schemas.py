@@ -28,6 +28,14 @@ MEMBERS = server_checked(
 )
 
 
+def member_inputs(members: list[NewVisitor]) -> list[MemberInput]:
+    """Typed members as the member list checks them, each named by its place in the list."""
+    return [
+        MemberInput(member.name, member.id_type.value, member.id_number, f"members.{index}")
+        for index, member in enumerate(members)
+    ]
+
+
 class Leader(RequestModel):
     name: str = text(MAX_LEADER_NAME_LENGTH, min_length=1, description=REAL_NAME)
     phone: str = text(24, min_length=1, description=PHONE)
@@ -70,10 +78,7 @@ class MemberList(RequestModel):
     members: list[NewVisitor] = Field(min_length=1, max_length=MAX_ROWS, description=MEMBERS)
 
     def inputs(self) -> list[MemberInput]:
-        return [
-            MemberInput(member.name, member.id_type.value, member.id_number, f"members.{index}")
-            for index, member in enumerate(self.members)
-        ]
+        return member_inputs(self.members)
 
 
 class MemberListUpload(RequestModel):
