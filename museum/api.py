@@ -28,7 +28,10 @@ def storable(text: str) -> bool:
 
 
 def reject_unstorable_parameters() -> None:
-    """Query and form fields with NUL or lone surrogates are refused before any view sees them."""
+    """Query and form fields with NUL or lone surrogates are refused before a page's view sees them. (The
+    API's models refuse them in the fields they take, and ignore the fields they do not.)"""
+    if request.path.startswith("/api/"):
+        return
     for values in (request.args, request.form) if request.mimetype in _FORM_TYPES else (request.args,):
         for name, value in values.items(multi=True):
             name, value = name or "", value or ""  # a multipart part may come without a name
