@@ -101,12 +101,14 @@ def _sync_loaded_pool(session: Session, pool_id: int, booked: int) -> None:
         set_committed_value(pool, "booked", booked)
 
 
-def set_pool_capacity(session: Session, pool: SlotPool, capacity: int) -> None:
-    """Change a pool's capacity; raises ``below_booked`` if places already booked would not fit."""
+def set_pool_capacity(session: Session, pool: SlotPool, capacity: int, as_base: bool = False) -> None:
+    """Change a pool's capacity (and, ``as_base``, the base quota rules scale); raises ``below_booked`` if
+    places already booked would not fit."""
+    values = {"capacity": capacity, **({"base_capacity": capacity} if as_base else {})}
     changed = session.execute(
         update(SlotPool)
         .where(SlotPool.id == pool.id, SlotPool.booked <= capacity)
-        .values(capacity=capacity)
+        .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.refresh(pool)

@@ -220,6 +220,8 @@ def write_transaction() -> Iterator[Session]:
         _writing.reset(writing)
 
 
-def str_enum(enum_class: type) -> Enum:
+def str_enum(enum_class: type, length: int = 20) -> Enum:
     """A VARCHAR column holding an enum's values (``"visitor"``), readable in SQL and portable."""
-    return Enum(enum_class, native_enum=False, length=20, values_callable=lambda members: [m.value for m in members])
+    return Enum(
+        enum_class, native_enum=False, length=length, values_callable=lambda members: [m.value for m in members]
+    )

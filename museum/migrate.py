@@ -13,6 +13,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def target_metadata() -> MetaData:
     """The metadata of every package's models (importing them registers their tables)."""
+    import admin.models  # noqa: F401
     import booking.models  # noqa: F401
     import gate.models  # noqa: F401
     import museum.models  # noqa: F401

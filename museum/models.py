@@ -118,6 +118,9 @@ class SlotPool(Base):
     slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"))
     kind: Mapped[PoolKind] = mapped_column(str_enum(PoolKind))
     capacity: Mapped[int] = mapped_column(Integer)
+    #: The capacity the slot was given (by its template, or by operations): quota rules scale this, so
+    #: applying a rule again changes nothing.
+    base_capacity: Mapped[int] = mapped_column(Integer)
     booked: Mapped[int] = mapped_column(Integer, default=0)
 
     slot: Mapped[Slot] = relationship(back_populates="pools")
@@ -185,6 +188,40 @@ class SigningKey(Base):
     private_key_sealed: Mapped[bytes] = mapped_column(LargeBinary(128))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobRun(Base):
+    """One run of a scheduled job for one trigger time: the unique key makes a trigger run once, however
+    many scheduler processes see it."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job_id", "trigger_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(40))
+    #: When the job was due (a manual run: when it was asked for).
+    trigger_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: running, ok, warning (done, with something it could not do), error
+    outcome: Mapped[str] = mapped_column(String(20), default="running")
+    #: How many things it changed.
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(String(500), default="")
+    #: Which scheduler process ran it (host:pid), or who asked for it.
+    runner: Mapped[str] = mapped_column(String(254), default="")
+
+
+class SchedulerLease(Base):
+    """The scheduler leader's lease where the database has no advisory locks (SQLite): held until
+    ``expires_at``, renewed by its holder; another scheduler takes it once it has expired."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(Base):
