@@ -49,7 +49,7 @@ def create_slot(
                 raise Invalid({"venue": "There is no venue with this key."})
             ensure_day(session, day)
             slot = Slot(venue=venue, date=day, start_time=start, end_time=end)
-            slot.pools = [SlotPool(kind=kind, capacity=size, base_capacity=size, booked=0) for kind, size in places.items()]
+            slot.pools = [SlotPool.new(kind, size) for kind, size in places.items()]
             session.add(slot)
             session.flush()
             record_event(
@@ -90,7 +90,7 @@ def update_slot_pools(actor: Account, slot_id: int, pools: dict[PoolKind, int], 
             old[kind.value] = pool.capacity if pool else None
             new[kind.value] = places[kind]
             if pool is None:
-                slot.pools.append(SlotPool(kind=kind, capacity=places[kind], base_capacity=places[kind], booked=0))
+                slot.pools.append(SlotPool.new(kind, places[kind]))
                 session.flush()
             else:
                 set_pool_capacity(session, pool, places[kind], as_base=True)

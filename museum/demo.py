@@ -57,5 +57,5 @@ def _ensure_slot(session, venue: Venue, day, start: time, end: time, pools: dict
     )
     if exists is None:
         slot = Slot(venue=venue, date=day, start_time=start, end_time=end)
-        slot.pools = [SlotPool(kind=kind, capacity=capacity, base_capacity=capacity, booked=0) for kind, capacity in pools.items()]
+        slot.pools = [SlotPool.new(kind, capacity) for kind, capacity in pools.items()]
         session.add(slot)

@@ -125,6 +125,11 @@ class SlotPool(Base):
 
     slot: Mapped[Slot] = relationship(back_populates="pools")
 
+    @classmethod
+    def new(cls, kind: PoolKind, capacity: int) -> SlotPool:
+        """A new pool of ``capacity`` places, none booked; its base is what it is given."""
+        return cls(kind=kind, capacity=capacity, base_capacity=capacity, booked=0)
+
     @property
     def available(self) -> int:
         return max(self.capacity - self.booked, 0)
