@@ -104,7 +104,7 @@ def set_day_open(actor: Account, day: date, is_open: bool, reason: str = "") -> 
     with db.write_transaction() as session:
         row = ensure_day(session, day)
         old = row.open
-        row.open = is_open
+        row.open, row.opened_by_hand = is_open, True
         session.flush()
         if old != is_open:
             record_event(

@@ -29,6 +29,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_staff)
     app.cli.add_command(reconcile)
     app.cli.add_command(demo)
+    app.cli.add_command(scheduler)
+    app.cli.add_command(jobs_group)
 
 
 @click.group("db")
@@ -113,3 +115,46 @@ def demo(host: str, port: int, no_serve: bool):
 
         click.echo(f"Open http://{host}:{port}/  (Ctrl-C stops it)")
         run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+@click.command()
+@click.option("--lease-seconds", type=float, default=None, help="How long a leader's lease lasts (default 10).")
+def scheduler(lease_seconds: float | None):
+    """Run the job scheduler in the foreground (one leads, others stand by)."""
+    import signal
+    import threading
+
+    from museum.scheduler import LEASE_SECONDS, run_scheduler
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo("scheduler started (Ctrl-C stops it)")
+    run_scheduler(current_app._get_current_object(), stop, lease_seconds or LEASE_SECONDS)
+
+
+@click.group("jobs")
+def jobs_group():
+    """Scheduled jobs."""
+
+
+@jobs_group.command("list")
+def jobs_list():
+    """The jobs, their schedules, and their last runs."""
+    from museum.jobs import JOBS, recent_runs
+
+    for job in JOBS:
+        last = next(iter(recent_runs(job.id, limit=1)), None)
+        when = f"last {last.trigger_at.isoformat()} {last.outcome}, {last.changes} changes" if last else "never run"
+        click.echo(f"{job.id:<16} {job.schedule}  {when}")
+
+
+@jobs_group.command("run")
+@click.argument("job_id")
+def jobs_run(job_id: str):
+    """Run a job now."""
+    from museum.clock import utcnow
+    from museum.jobs import run_job
+
+    run = run_job(job_id, utcnow(), "cli")
+    click.echo(f"{job_id}: {run.outcome}, {run.changes} changes {run.detail or ''}{run.error}")

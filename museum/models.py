@@ -68,6 +68,8 @@ class Day(Base):
     booked: Mapped[int] = mapped_column(Integer, default=0)
     #: Gates admit visitors after their window has ended (operations decide on the day).
     late_entry_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Operations opened or closed this day by hand: templates and quota rules leave its opening alone.
+    opened_by_hand: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     note: Mapped[str] = mapped_column(String(200), default="")
 
 

@@ -145,6 +145,8 @@ def upgrade() -> None:
             "template_id", "day_kind", "start", name=op.f("uq_template_windows_template_id_day_kind_start")
         ),
     )
+    with op.batch_alter_table("days", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("opened_by_hand", sa.Boolean(), server_default=sa.false(), nullable=False))
     with op.batch_alter_table("slot_pools", schema=None) as batch_op:
         batch_op.add_column(sa.Column("base_capacity", sa.Integer(), nullable=True))
     op.execute("UPDATE slot_pools SET base_capacity = capacity")
@@ -155,6 +157,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("slot_pools", schema=None) as batch_op:
         batch_op.drop_column("base_capacity")
+    with op.batch_alter_table("days", schema=None) as batch_op:
+        batch_op.drop_column("opened_by_hand")
 
     op.drop_table("template_windows")
     with op.batch_alter_table("pool_releases", schema=None) as batch_op:
