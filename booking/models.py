@@ -37,6 +37,8 @@ class IdType(enum.StrEnum):
 class BookingStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
+    #: The window ended (plus a grace) and nobody of the booking came.
+    NO_SHOW = "no_show"
 
 
 class GroupKind(enum.StrEnum):
@@ -225,3 +227,99 @@ class IdempotencyRecord(Base):
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
     error: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WaitlistStatus(enum.StrEnum):
+    WAITING = "waiting"
+    CONVERTED = "converted"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class WaitlistEntry(Base):
+    """A party waiting for places in a full slot, in the order they joined. Converted into a booking when
+    places free up and the party fits; its persons are saved persons of the account, so converting needs
+    no ID number in clear."""
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        CheckConstraint("party_size > 0", name="party_positive"),
+        Index("ix_waitlist_entries_queue", "slot_id", "status", "id"),
+        Index("ix_waitlist_entries_account_day", "account_id", "visit_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"))
+    visit_date: Mapped[date] = mapped_column(Date)
+    party_size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[WaitlistStatus] = mapped_column(str_enum(WaitlistStatus), default=WaitlistStatus.WAITING)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    #: Why the last conversion that reached this entry passed it over (a refusal code), "" if none did.
+    skip_reason: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When it was converted, cancelled or expired.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    slot: Mapped[Slot] = relationship(lazy="joined")
+    persons: Mapped[list[WaitlistPerson]] = relationship(
+        lazy="selectin", order_by="WaitlistPerson.position", cascade="all, delete-orphan"
+    )
+
+
+class WaitlistPerson(Base):
+    __tablename__ = "waitlist_persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("waitlist_entries.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    position: Mapped[int] = mapped_column(Integer)
+
+    person: Mapped[Person] = relationship(lazy="joined")
+
+
+class NoShowKind(enum.StrEnum):
+    #: Nobody was admitted on the ticket by the end of its window (plus a grace).
+    ABSENT = "absent"
+    #: The booking was cancelled after the late-cancellation deadline.
+    LATE_CANCEL = "late_cancel"
+
+
+class NoShow(Base):
+    """One person who did not come: the count that bans are decided from. One row per ticket at most."""
+
+    __tablename__ = "no_shows"
+    __table_args__ = (
+        Index("ix_no_shows_digest_day", "id_digest", "visit_date"),
+        Index("ix_no_shows_account_day", "account_id", "visit_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    id_digest: Mapped[str] = mapped_column(String(64))
+    visit_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[NoShowKind] = mapped_column(str_enum(NoShowKind))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Ban(Base):
+    """An account, or a person by their document's blind index (whatever account books them), that may not
+    book until ``ends_at``, unless operations lift it."""
+
+    __tablename__ = "bans"
+    __table_args__ = (CheckConstraint("account_id IS NOT NULL OR id_digest IS NOT NULL", name="bans_someone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    id_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: Who it is, as staff may see it: the account's e-mail masked, or the person's name and masked number.
+    holder: Mapped[str] = mapped_column(String(160), default="")
+    reason: Mapped[str] = mapped_column(String(300))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(254))
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by: Mapped[str | None] = mapped_column(String(254))
+    lift_reason: Mapped[str] = mapped_column(String(300), default="")

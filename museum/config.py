@@ -59,6 +59,28 @@ class Settings:
     ENTRY_GRACE_BEFORE_MIN: int = 30
     #: Whether a visitor who went out may come back in on the same ticket.
     REENTRY_ALLOWED: bool = False
+    #: No-shows: a booking's window ends, plus this grace, before its absent persons count as no-shows;
+    #: NO_SHOW_LIMIT of them within NO_SHOW_WINDOW_DAYS ban the account and the persons for BAN_DAYS. A
+    #: cancellation later than LATE_CANCEL_BEFORE_START_MIN before the window counts as a no-show (0: never).
+    NO_SHOW_GRACE_MIN: int = 30
+    NO_SHOW_LIMIT: int = 3
+    NO_SHOW_WINDOW_DAYS: int = 180
+    BAN_DAYS: int = 60
+    LATE_CANCEL_BEFORE_START_MIN: int = 60
+    #: When the museum closes (museum time) on days without their own closing time: whoever is still
+    #: counted inside then is checked out, so the next day starts at zero.
+    DAY_CLOSES_AT: str = "20:00"
+    #: Messages to visitors go out through this SMTP server; when SMTP_HOST is empty they are written to the
+    #: log (with nothing personal beyond a masked name). PUBLIC_URL is the site's address for links in them.
+    SMTP_HOST: str = ""
+    SMTP_PORT: int = 587
+    SMTP_USER: str = ""
+    SMTP_PASSWORD: str = ""
+    SMTP_STARTTLS: bool = True
+    SMTP_FROM: str = "museum@localhost"
+    PUBLIC_URL: str = "http://127.0.0.1:5000"
+    #: Reminders are sent at this time (museum time) the day before the visit.
+    REMINDER_TIME: str = "18:00"
     DEFAULT_LOCALE: str = "zh"
     #: How many proxies (load balancers) stand in front and set X-Forwarded-For/-Proto; 0 trusts none.
     PROXY_HOPS: int = 0
@@ -73,6 +95,14 @@ class Settings:
     @property
     def release_time(self) -> time:
         return time.fromisoformat(self.BOOKING_RELEASE_TIME)
+
+    @property
+    def day_closes_at(self) -> time:
+        return time.fromisoformat(self.DAY_CLOSES_AT)
+
+    @property
+    def reminder_time(self) -> time:
+        return time.fromisoformat(self.REMINDER_TIME)
 
 
 def _coerce(name: str, raw: str, default: object) -> object:
@@ -140,10 +170,12 @@ def _validate(settings: Settings) -> None:
         settings.tz  # noqa: B018
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"MUSEUM_TIMEZONE {settings.TIMEZONE!r} is not a known time zone") from None
-    try:
-        settings.release_time  # noqa: B018
-    except ValueError:
-        raise ConfigError("MUSEUM_BOOKING_RELEASE_TIME must be HH:MM") from None
+    for name, read in (("BOOKING_RELEASE_TIME", "release_time"), ("DAY_CLOSES_AT", "day_closes_at"),
+                       ("REMINDER_TIME", "reminder_time")):  # fmt: skip
+        try:
+            getattr(settings, read)
+        except ValueError:
+            raise ConfigError(f"MUSEUM_{name} must be HH:MM") from None
     if not settings.DATABASE_URL.startswith(("sqlite", "postgresql")):
         raise ConfigError("MUSEUM_DATABASE_URL must be a sqlite:// or postgresql:// URL")
     if len(settings.SECRET_KEY) < 16:
@@ -156,6 +188,9 @@ def _validate(settings: Settings) -> None:
         "GROUP_MIN_SIZE",
         "GROUP_DAILY_LIMIT",
         "GROUP_MINORS_PER_ADULT",
+        "NO_SHOW_LIMIT",
+        "NO_SHOW_WINDOW_DAYS",
+        "SMTP_PORT",
     ):
         if getattr(settings, name) < 1:
             raise ConfigError(f"MUSEUM_{name} must be at least 1")
@@ -166,6 +201,9 @@ def _validate(settings: Settings) -> None:
         "PROXY_HOPS",
         "GROUP_MIN_DAYS_AHEAD",
         "GROUP_CHANGE_DEADLINE_HOURS",
+        "NO_SHOW_GRACE_MIN",
+        "BAN_DAYS",
+        "LATE_CANCEL_BEFORE_START_MIN",
     ):
         if getattr(settings, name) < 0:
             raise ConfigError(f"MUSEUM_{name} must not be negative")

@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -145,6 +146,8 @@ class Account(Base):
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.VISITOR)
+    #: The language the visitor last used ("zh", "en"; "" when not known): messages are written in it.
+    lang: Mapped[str] = mapped_column(String(8), default="", server_default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -245,3 +248,36 @@ class AuditEvent(Base):
     old: Mapped[dict | None] = mapped_column(JSON)
     new: Mapped[dict | None] = mapped_column(JSON)
     reason: Mapped[str] = mapped_column(String(300), default="")
+
+
+class MessageStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    #: Gave up after the last attempt; staff can see why.
+    FAILED = "failed"
+
+
+class Message(Base):
+    """The outbox: one message to a visitor, written in the transaction of what it tells (or queued by the
+    scheduler from what happened), sent by the scheduler. ``dedupe_key`` says what it is about, so the same
+    news is never queued twice; the claim (``claimed_by`` until ``claimed_until``) lets one sender at a time
+    send it. Only ids and non-personal values are kept in ``params``; the address is the account's."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_due", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    lang: Mapped[str] = mapped_column(String(8), default="")
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[MessageStatus] = mapped_column(str_enum(MessageStatus), default=MessageStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Not sent before this moment (a reminder waits for the day before the visit).
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str] = mapped_column(String(300), default="")
