@@ -108,15 +108,16 @@ def runner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_job(job_id: str, trigger_at: datetime, runner: str) -> JobRun | None:
+def run_job(job_id: str, trigger_at: datetime, runner: str, now: datetime | None = None) -> JobRun | None:
     """Run a job for one trigger, once: returns its recorded run, or None when another process has the
-    trigger already. A job that fails is recorded with its error (and logged), not raised."""
+    trigger already. The job runs as at ``now`` (default: the clock), so a past or simulated moment can be
+    replayed. A job that fails is recorded with its error (and logged), not raised."""
     job_ = job(job_id)
     run_id = _claim(job_.id, trigger_at, runner)
     if run_id is None:
         return None
     try:
-        outcome = job_.run(utcnow())
+        outcome = job_.run(utcnow() if now is None else now)
     except Exception as exc:  # the scheduler goes on with the next trigger; the run says what broke
         log.exception("job %s failed", job_.id)
         _finish(run_id, "error", 0, {}, f"{type(exc).__name__}: {exc}"[:500])
