@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -233,10 +233,26 @@ _SET_POOL = (
 )
 
 
+#: Transaction-scoped advisory lock (PostgreSQL) that the runs writing capacities from the rules take in turn.
+RULE_WRITERS_LOCK = 0x72756C65  # "rule"
+
+
+def _take_turn(session: Session) -> None:
+    """Wait for any other run of ``apply_rules`` or ``release_pools`` to commit, before reading what to change.
+
+    Run side by side (the scheduler fires both at the same minute, and several processes may replay
+    triggers), they would plan from what the other has not committed yet: the same change applied and
+    audited twice, a release's places overwritten by a stale capacity, and locks on pools taken in
+    opposite orders (a deadlock). SQLite writers take turns already (``BEGIN IMMEDIATE``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RULE_WRITERS_LOCK})
+
+
 def apply_rules(actor: str, today: date) -> Plan:
     """Apply the active rules to the days from ``today``: open days, add windows, set pools. One
     transaction; returns what it changed and its warnings."""
     with db.write_transaction() as session:
+        _take_turn(session)
         result = plan_rules(session, active_rules(session), today)
         if result.days_to_open:
             _open_days(session, result.days_to_open)
@@ -298,6 +314,7 @@ def release_pools(now: datetime) -> list[Release]:
                                                                   RuleAction.RELEASE_RESERVE_WHEN_BOOKED)]  # fmt: skip
         if not rules:
             return done
+        _take_turn(session)
         horizon = today + timedelta(days=max(_days_ahead(rule) for rule in rules) + 1)
         slots = list(session.scalars(select(Slot).where(Slot.date.between(today, horizon))).unique())
         taken = {tuple(row) for row in session.execute(select(PoolRelease.rule_id, PoolRelease.slot_id).where(
