@@ -107,11 +107,18 @@ def _insert_missing_days(session: Session, opening: dict[date, bool]) -> int:
     return len(rows)
 
 
-_INSERT_SLOT = insert(Slot).returning(Slot.id, sort_by_parameter_order=True)
+_SLOTS = Slot.__table__
+#: Core, RETURNING each new slot's natural key (unique) beside its id: the ids are matched to the windows by
+#: it. Asking instead for the rows back in parameter order makes SQLAlchemy insert one row per statement on
+#: SQLite, which cannot promise that order for a multi-row INSERT.
+_INSERT_SLOT = insert(_SLOTS).returning(
+    _SLOTS.c.id, _SLOTS.c.venue_id, _SLOTS.c.date, _SLOTS.c.start_time, _SLOTS.c.end_time
+)
 
 
 def insert_missing_slots(session: Session, planned: list[PlannedWindow]) -> int:
-    """The planned windows that are not slots yet, with their pools: three statements for any number."""
+    """The planned windows that are not slots yet, with their pools: three statements for any number (more
+    than a thousand new slots go in pages of a thousand)."""
     if not planned:
         return 0
     first, last = min(w.day for w in planned), max(w.day for w in planned)
@@ -124,19 +131,20 @@ def insert_missing_slots(session: Session, planned: list[PlannedWindow]) -> int:
     missing = [w for w in planned if (w.venue_id, w.day, w.start, w.end) not in existing]
     if not missing:
         return 0
-    ids = session.scalars(
+    created = session.execute(
         _INSERT_SLOT,
         [{"venue_id": w.venue_id, "date": w.day, "start_time": w.start, "end_time": w.end} for w in missing],
-    ).all()
+    )
+    ids = {(venue_id, day, start, end): slot_id for slot_id, venue_id, day, start, end in created}
     pools = [
         {
-            "slot_id": slot_id,
+            "slot_id": ids[(window.venue_id, window.day, window.start, window.end)],
             "kind": kind,
             "capacity": (window.capacities or {}).get(kind, size),
             "base_capacity": size,
             "booked": 0,
         }
-        for slot_id, window in zip(ids, missing, strict=True)
+        for window in missing
         for kind, size in window.pools.items()
     ]
     session.execute(insert(SlotPool), pools)
