@@ -9,12 +9,15 @@ from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import current_app, g, redirect, request, url_for
+from flask import session as browser_session
 from flask_login import LoginManager, current_user
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from museum import db
+from museum.app import LOCALES
 from museum.clock import utcnow
 from museum.errors import DomainError, Forbidden, Invalid, Unauthorized
 from museum.models import Account, ApiToken, Role
@@ -43,15 +46,19 @@ def validate_registration(email: str, password: str, name: str) -> dict[str, str
     return errors
 
 
-def register_account(email: str, password: str, name: str, role: Role = Role.VISITOR) -> Account:
-    """Create an account. Raises ``Invalid`` for bad fields and ``email_taken`` if the e-mail is in use."""
+def register_account(email: str, password: str, name: str, role: Role = Role.VISITOR, lang: str = "") -> Account:
+    """Create an account (``lang``: the visitor's language for messages, if known). Raises ``Invalid`` for
+    bad fields and ``email_taken`` if the e-mail is in use."""
     email = normalise_email(email)
     errors = validate_registration(email, password, name)
     if errors:
         raise Invalid(errors)
     try:
         with db.write_transaction() as session:
-            account = Account(email=email, name=name.strip(), password_hash=generate_password_hash(password), role=role)
+            account = Account(
+                email=email, name=name.strip(), password_hash=generate_password_hash(password), role=role,
+                lang=lang if lang in LOCALES else "",
+            )  # fmt: skip
             session.add(account)
             session.flush()
     except IntegrityError:
@@ -86,6 +93,27 @@ def authenticate(email: str, password: str) -> Account:
     if not check_password_hash(account.password_hash, password or "") or not account.active:
         raise DomainError("bad_credentials", "Wrong e-mail address or password.", status=401)
     return account
+
+
+def requested_language() -> str | None:
+    """The language this request asks for (a ``lang`` parameter, the one chosen in this browser, else the
+    Accept-Language header), or None when it says nothing (a script without the header)."""
+    chosen = request.args.get("lang") or browser_session.get("lang")
+    if chosen in LOCALES:
+        return chosen
+    if not request.accept_languages:
+        return None
+    return request.accept_languages.best_match(LOCALES)
+
+
+def remember_language(account: Account, lang: str | None) -> None:
+    """Keep the language the visitor last used on the account, for the messages written to them. Writes
+    only when it changed (a login, a registration, a switch of language; never a booking)."""
+    if lang not in LOCALES or account.lang == lang:
+        return
+    with db.write_transaction() as session:
+        session.execute(update(Account).where(Account.id == account.id).values(lang=lang))
+    set_committed_value(account, "lang", lang)
 
 
 def _token_hash(token: str) -> str:

@@ -75,6 +75,27 @@ def _release_pools(now: datetime) -> JobOutcome:
     return JobOutcome(sum(1 for release in releases if release.moved), detail={"places": moved})
 
 
+def _send_messages(now: datetime) -> JobOutcome:
+    from museum.outbox import queue_due, send_due
+
+    queued = queue_due(now)
+    result = send_due(now, runner_name())
+    warnings = [f"{result.failed} messages could not be sent; they are tried again later"] if result.failed else []
+    if result.unavailable:
+        warnings.append(f"the mail server is unavailable ({result.unavailable}); messages wait for it")
+    detail = {"queued": queued, "sent": result.sent, "failed": result.failed, "skipped": result.skipped}
+    return JobOutcome(queued + result.sent + result.failed + result.skipped, warnings, detail)
+
+
+def _close_day(now: datetime) -> JobOutcome:
+    from gate.day_close import close_day
+
+    closed = close_day(now)
+    days = sorted({venue.day.isoformat() for venue in closed})
+    people = sum(venue.inside_before - venue.inside_after for venue in closed)
+    return JobOutcome(len(closed), detail={"days": days, "people": people} if closed else {})
+
+
 JOBS: tuple[Job, ...] = (
     Job("generate_slots", "Keep days and slots generated from the calendar templates ahead of the booking window.",
         {"hour": "1,13", "minute": 5}, _generate_slots),
@@ -82,6 +103,10 @@ JOBS: tuple[Job, ...] = (
         {"minute": "*/15"}, _apply_rules),
     Job("release_pools", "Move unclaimed group or reserve places to individual visitors when a rule says so.",
         {"minute": "*/5"}, _release_pools),
+    Job("send_messages", "Queue confirmations and reminders that are due, and send the messages of the outbox.",
+        {"minute": "*"}, _send_messages),
+    Job("close_day", "After closing time, check out everyone still counted inside, so the next day starts at zero.",
+        {"minute": "*/15"}, _close_day),
 )  # fmt: skip
 
 

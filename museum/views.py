@@ -49,6 +49,7 @@ def login():
         return render_template(
             "accounts/login.html", next_url=next_url, email=email, error=error_message(exc.code, exc.message)
         ), exc.status
+    auth.remember_language(account, auth.requested_language())
     _start_session(account)
     return redirect(next_url or url_for("pages.index"), code=303)
 
@@ -66,7 +67,9 @@ def register():
         if errors:  # the shape is wrong: report it with what the account's own checks find (theirs say more)
             password = request.form.get("password", "")
             raise Invalid({**errors, **auth.validate_registration(form["email"], password, form["name"])})
-        account = auth.register_account(fields.email, fields.password, fields.name)
+        account = auth.register_account(
+            fields.email, fields.password, fields.name, lang=auth.requested_language() or ""
+        )
     except DomainError as exc:
         errors = {key: field_message(value) for key, value in (exc.fields or {}).items()}
         if exc.code == "email_taken":
@@ -106,6 +109,8 @@ def set_language(code: str):
     if code not in LOCALES:
         abort(404)
     session["lang"] = code
+    if current_user.is_authenticated:
+        auth.remember_language(current_user._get_current_object(), code)
     target = safe_next(request.args.get("next")) or _same_site_referrer() or url_for("pages.index")
     return redirect(target)
 
