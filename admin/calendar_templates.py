@@ -178,8 +178,17 @@ def save_template(
     ends before it starts, weekdays outside 1..7)."""
     if any(not 1 <= weekday <= 7 for weekday in closed_weekdays):
         raise Invalid({"closed_weekdays": "Weekdays are 1 (Monday) to 7 (Sunday)."})
-    if any(window.start >= window.end for window in windows):
-        raise Invalid({"windows": "Each window must end after it starts."})
+    errors, starts = {}, set()
+    if valid_to is not None and valid_to < valid_from:
+        errors["valid_to"] = "The range must end on or after its first day."
+    for index, window in enumerate(windows):
+        if window.start >= window.end:
+            errors[f"windows.{index}.end"] = "The window must end after it starts."
+        if (window.day_kind, window.start) in starts:
+            errors[f"windows.{index}.start"] = "Another window of this kind of day starts at this time."
+        starts.add((window.day_kind, window.start))
+    if errors:
+        raise Invalid(errors)
     with db.write_transaction() as session:
         venue = get_venue(session, venue_key)
         if venue is None:
@@ -198,3 +207,8 @@ def save_template(
         summary = {"name": name, "venue": venue_key, "from": valid_from.isoformat(), "windows": len(windows)}
         record_event(session, actor, "template.create", f"template:{template.id}", None, summary)
     return template
+
+
+def list_templates() -> list[CalendarTemplate]:
+    return list(db.session().scalars(select(CalendarTemplate).order_by(CalendarTemplate.valid_from,
+                                                                        CalendarTemplate.id)))  # fmt: skip

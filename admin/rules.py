@@ -316,7 +316,9 @@ def release_pools(now: datetime) -> list[Release]:
             return done
         _take_turn(session)
         horizon = today + timedelta(days=max(_days_ahead(rule) for rule in rules) + 1)
-        slots = list(session.scalars(select(Slot).where(Slot.date.between(today, horizon))).unique())
+        # Fresh from the database (this transaction, after the turn above): what was moved is computed from them.
+        slots = list(session.scalars(select(Slot).where(Slot.date.between(today, horizon))
+                                     .execution_options(populate_existing=True)).unique())  # fmt: skip
         taken = {tuple(row) for row in session.execute(select(PoolRelease.rule_id, PoolRelease.slot_id).where(
             PoolRelease.rule_id.in_([r.id for r in rules])))}  # fmt: skip
         booked_share = _booked_share(slots)
@@ -411,8 +413,8 @@ def check_rule(name: str, date_from: date, date_to: date, action: str, params: d
     except ValueError:
         raise Invalid({**errors, "action": "Unknown action."}) from None
     required = {
-        RuleAction.SET_CAPACITY: ("pool", "capacity"),
-        RuleAction.SCALE_CAPACITY: ("pool", "percent"),
+        RuleAction.SET_CAPACITY: ("capacity",),
+        RuleAction.SCALE_CAPACITY: ("percent",),
         RuleAction.OPEN_DAY: (),
         RuleAction.ADD_WINDOW: ("start", "end", "capacity"),
         RuleAction.RELEASE_POOL: ("from", "to", "hours_before"),

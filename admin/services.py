@@ -7,9 +7,10 @@ from datetime import date, time
 from sqlalchemy.exc import IntegrityError
 
 from booking.queries import places_held_on
+from booking.waitlist import fill_freed_places
 from museum import db
 from museum.audit import record_event
-from museum.calendar import MAIN_VENUE_KEY, ensure_day, get_venue
+from museum.calendar import MAIN_VENUE_KEY, ensure_day, get_venue, slot_ids_on
 from museum.capacity import lock_day, set_pool_capacity
 from museum.errors import DomainError, Invalid, NotFound
 from museum.models import Account, Day, PoolKind, Slot, SlotPool
@@ -96,6 +97,8 @@ def update_slot_pools(actor: Account, slot_id: int, pools: dict[PoolKind, int], 
                 set_pool_capacity(session, pool, places[kind], as_base=True)
         if old != new:
             record_event(session, actor.email, "slot.pools", f"slot:{slot.id}", old, new, reason)
+    if (new.get(PoolKind.INDIVIDUAL.value) or 0) > (old.get(PoolKind.INDIVIDUAL.value) or 0):
+        fill_freed_places([slot.id])
     return slot
 
 
@@ -132,4 +135,6 @@ def set_day_capacity(actor: Account, day: date, capacity: int | None, reason: st
         session.flush()
         record_event(session, actor.email, "day.capacity", f"day:{day.isoformat()}", {"capacity": old},
                      {"capacity": capacity}, reason)  # fmt: skip
+    if old is not None and (capacity is None or capacity > old):
+        fill_freed_places(slot_ids_on(day))
     return row

@@ -47,6 +47,7 @@ from museum.errors import DomainError, Invalid, NotFound
 from museum.keys import seal_text, signing_key
 from museum.messages import already_booked
 from museum.models import STAFF_ROLES, Account, PoolKind, Role, Slot
+from museum.outbox import enqueue
 
 MAX_ORGANISATION_LENGTH = 120
 MAX_LEADER_NAME_LENGTH = 80
@@ -280,6 +281,7 @@ def create_group(account: Account, request: GroupRequest) -> GroupBooking:
                          {"slot": slot.id, "size": len(members), "organisation": organisation})  # fmt: skip
             if settings.GROUP_AUTO_APPROVE:
                 _approve(session, group, slot, signing, "auto-approve")
+                _tell_leader(session, group, "approved")
             group_id = group.id
     except IntegrityError as exc:
         if "uq_tickets_day_person" not in str(exc.orig) and "id_digest" not in str(exc.orig):
@@ -377,6 +379,7 @@ def approve_group(actor: Account, group_id: int) -> GroupBooking:
         group = _locked(session, group_id)
         if group.status is GroupStatus.PENDING:
             _approve(session, group, session.get(Slot, group.booking.slot_id), key, actor.email)
+            _tell_leader(session, group, "approved")
         elif group.status is not GroupStatus.APPROVED:
             raise DomainError("not_pending", "This group request was rejected or cancelled.")
     return _load(group_id)
@@ -393,6 +396,8 @@ def reject_group(actor: Account, group_id: int, reason: str) -> GroupBooking:
         if group.status not in ACTIVE_GROUP_STATES:
             raise DomainError("not_pending", "This group request was rejected or cancelled already.")
         _close(session, group, GroupStatus.REJECTED, actor.email, reason)
+        _tell_leader(session, group, "rejected")
+    _offer_freed_places(group_id)
     return _load(group_id)
 
 
@@ -406,7 +411,21 @@ def cancel_group(actor: Account, group_id: int) -> GroupBooking:
             if actor.role not in OPS:
                 _check_change_deadline(session.get(Slot, group.booking.slot_id))
             _close(session, group, GroupStatus.CANCELLED, actor.email, "")
+    _offer_freed_places(group_id)
     return _load(group_id)
+
+
+def _tell_leader(session: Session, group: GroupBooking, decision: str) -> None:
+    """The leader hears of the decision (the outbox sends it; the reason is read from the group then)."""
+    enqueue(session, "group_decision", group.account_id, f"group_decision:{group.id}:{decision}",
+            {"group_id": group.id, "decision": decision})  # fmt: skip
+
+
+def _offer_freed_places(group_id: int) -> None:
+    """A group's returned places can let the waitlist in when the day has a cap they counted against."""
+    from booking.waitlist import fill_freed_places
+
+    fill_freed_places([_load(group_id).booking.slot_id])
 
 
 def replace_members(actor: Account, group_id: int, members: list[MemberInput]) -> GroupBooking:

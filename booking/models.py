@@ -41,6 +41,10 @@ class BookingStatus(enum.StrEnum):
     NO_SHOW = "no_show"
 
 
+#: Booking states that hold their places: a no-show's window has passed, and its places were taken.
+PLACE_HOLDING_STATES = (BookingStatus.CONFIRMED, BookingStatus.NO_SHOW)
+
+
 class GroupKind(enum.StrEnum):
     SCHOOL = "school"
     TOUR = "tour"

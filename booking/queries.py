@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from booking.models import Booking, BookingStatus, Person, Ticket
+from booking.models import PLACE_HOLDING_STATES, Booking, Person, Ticket
 from museum import db
 from museum.errors import NotFound
 from museum.models import STAFF_ROLES, Account, PoolKind, Slot, Venue
@@ -22,7 +22,7 @@ def list_slots(day: date, venue_key: str | None = None) -> list[Slot]:
 def places_held_on(day: date) -> int:
     """Places the active bookings of a day hold, over all slots and pools."""
     held = select(func.coalesce(func.sum(Booking.party_size), 0)).where(
-        Booking.visit_date == day, Booking.status == BookingStatus.CONFIRMED
+        Booking.visit_date == day, Booking.status.in_(PLACE_HOLDING_STATES)
     )
     return int(db.session().scalar(held))
 

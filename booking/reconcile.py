@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import func, select, update
 
-from booking.models import Booking, BookingStatus
+from booking.models import PLACE_HOLDING_STATES, Booking
 from museum import db
 from museum.models import Day, SlotPool
 
@@ -46,7 +46,7 @@ def find_mismatches() -> list[Mismatch]:
 def _mismatches(session) -> list[Mismatch]:
     held = (
         select(Booking.slot_id, Booking.pool_kind, func.sum(Booking.party_size).label("held"))
-        .where(Booking.status == BookingStatus.CONFIRMED)
+        .where(Booking.status.in_(PLACE_HOLDING_STATES))
         .group_by(Booking.slot_id, Booking.pool_kind)
         .subquery()
     )
@@ -70,7 +70,7 @@ def _mismatches(session) -> list[Mismatch]:
     per_day = dict(
         session.execute(
             select(Booking.visit_date, func.sum(Booking.party_size))
-            .where(Booking.status == BookingStatus.CONFIRMED)
+            .where(Booking.status.in_(PLACE_HOLDING_STATES))
             .group_by(Booking.visit_date)
         ).all()
     )

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Discriminator, Field, Tag
 
 from booking.identity import MAX_ID_NUMBER_LENGTH
-from booking.models import Booking, BookingStatus, IdType, Person, Ticket
+from booking.models import Booking, BookingStatus, IdType, Person, Ticket, WaitlistEntry, WaitlistStatus
 from booking.persons import MAX_NAME_LENGTH, VisitorInput
 from booking.rules import SlotStatus, slot_status
 from museum.clock import local_datetime
@@ -235,3 +235,46 @@ class PersonsAnswer(AnswerModel):
 
 #: A ticket's QR image, as a PNG or an SVG file.
 IMAGE = {"type": "string", "format": "binary"}
+
+
+# ---------------------------------------------------------------- waitlist
+
+
+class NewWaitlistEntry(NewBooking):
+    """The same as a booking: the full slot and the party, each visitor by name and document or saved."""
+
+
+class WaitlistAnswer(AnswerModel):
+    id: int
+    status: WaitlistStatus = Field(description="`expired` once the window has started without places for it.")
+    position: int | None = Field(description="1 for the first in line; null once the entry no longer waits.")
+    party_size: int
+    slot: SlotAnswer
+    booking_id: int | None = Field(description="The booking the entry became, once converted.")
+    persons: list[TicketHolder]
+    skip_reason: str = Field(
+        description="Why the last conversion that reached this entry passed it over (a refusal code, such as "
+        "`duplicate_person`), or empty."
+    )
+    created_at: Moment
+
+    @classmethod
+    def of(cls, entry: WaitlistEntry, status: WaitlistStatus, position: int | None, now: datetime,
+           settings: Settings) -> WaitlistAnswer:  # fmt: skip
+        persons = [TicketHolder(name=p.person.name, id_type=p.person.id_type, id_masked=p.person.id_masked)
+                   for p in entry.persons]  # fmt: skip
+        return cls(
+            id=entry.id,
+            status=status,
+            position=position if status is WaitlistStatus.WAITING else None,
+            party_size=entry.party_size,
+            slot=SlotAnswer.of(entry.slot, now, settings),
+            booking_id=entry.booking_id,
+            persons=persons,
+            skip_reason=entry.skip_reason if status is WaitlistStatus.WAITING else "",
+            created_at=entry.created_at.astimezone(settings.tz),
+        )
+
+
+class WaitlistAnswers(AnswerModel):
+    entries: list[WaitlistAnswer]

@@ -7,12 +7,13 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
-from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking import idempotency
-from booking.models import Booking, BookingStatus, Person, Ticket
+from booking.conduct import active_ban_clause, banned_refusal, count_late_cancel
+from booking.models import Ban, Booking, BookingStatus, Person, Ticket
 from booking.persons import CheckedVisitor, VisitorInput, check_visitor, id_hmac_key, lock_account, resolve_persons
 from booking.rules import booking_ends_at, cancel_deadline, release_at
 from museum import db
@@ -50,7 +51,7 @@ def create_booking(
     the write transaction is short: on a sold-out morning, writers of one slot queue for it.
     """
     settings = _settings()
-    checked = _check_visitors(visitors, settings)
+    checked = check_visitors(visitors, settings)
     request_hash = idempotency.fingerprint(
         id_hmac_key(), slot_id, [(v.name, v.checked.digest if v.checked else v.person_id) for v in checked]
     )
@@ -65,7 +66,7 @@ def create_booking(
         if idempotency_key and exc.status == 409:
             idempotency.remember_refusal(account.id, idempotency_key, request_hash, exc)
         raise
-    signed = _sign_tickets(slot, len(checked), key)
+    signed = sign_tickets(slot, len(checked), key)
     try:
         booking = _write_booking(account, slot, checked, signed, settings, idempotency_key, request_hash)
     except idempotency.KeyTaken:
@@ -87,11 +88,11 @@ def _write_booking(
     as the key's claim, so a twin request that waited on the claim gets this same answer."""
     with db.write_transaction() as session:
         if not idempotency_key:
-            return _book(session, account, slot, checked, signed, settings)
+            return write_booking(session, account, slot, checked, signed, settings)
         idempotency.claim_key(session, account.id, idempotency_key, request_hash)
         try:
             with session.begin_nested():
-                booking = _book(session, account, slot, checked, signed, settings)
+                booking = write_booking(session, account, slot, checked, signed, settings)
         except DomainError as exc:
             if exc.status != 409:
                 raise
@@ -107,7 +108,7 @@ def _load_booking(booking_id: int) -> Booking:
     return db.session().get(Booking, booking_id, populate_existing=True)
 
 
-def _check_visitors(visitors: list[VisitorInput], settings: Settings) -> list[CheckedVisitor]:
+def check_visitors(visitors: list[VisitorInput], settings: Settings) -> list[CheckedVisitor]:
     if not visitors:
         raise Invalid({"visitors": "Add at least one visitor."})
     if len(visitors) > settings.MAX_PERSONS_PER_BOOKING:
@@ -148,7 +149,7 @@ def _check_day_open(is_open: bool) -> None:
         raise DomainError("booking_closed", "The museum is closed on this day.")
 
 
-def _sign_tickets(slot: Slot, count: int, key: tuple[int, Ed25519PrivateKey]) -> list[tuple[str, str]]:
+def sign_tickets(slot: Slot, count: int, key: tuple[int, Ed25519PrivateKey]) -> list[tuple[str, str]]:
     """A fresh reference and its signed code for each of ``count`` one-person tickets."""
     key_id, private_key = key
     signed = []
@@ -160,7 +161,9 @@ def _sign_tickets(slot: Slot, count: int, key: tuple[int, Ed25519PrivateKey]) ->
 
 
 #: Built once: the booking path runs these for every request of a rush.
-#: What other requests may have changed since the slot was read, in one round trip.
+#: What other requests may have changed since the slot was read, in one round trip: the day's opening,
+#: whether a typed visitor already holds the day, the account's bookings that day, and the end of a ban
+#: on the account or any of its visitors (typed or saved).
 _RECHECK = select(
     select(Day.open).where(Day.date == bindparam("day")).scalar_subquery(),
     exists().where(
@@ -176,12 +179,22 @@ _RECHECK = select(
         Booking.pool_kind != PoolKind.GROUP,  # a group's leader may also visit with their family
     )
     .scalar_subquery(),
+    select(func.max(Ban.ends_at))
+    .where(
+        active_ban_clause(bindparam("now")),
+        or_(
+            Ban.account_id == bindparam("account_id"),
+            Ban.id_digest.in_(bindparam("digests", expanding=True)),
+            Ban.id_digest.in_(select(Person.id_digest).where(Person.id.in_(bindparam("person_ids", expanding=True)))),
+        ),
+    )
+    .scalar_subquery(),
 )
 _INSERT_BOOKING = insert(Booking.__table__).returning(Booking.id)
 _INSERT_TICKETS = insert(Ticket.__table__).returning(Ticket.id, sort_by_parameter_order=True)
 
 
-def _book(
+def write_booking(
     session: Session,
     account: Account,
     slot: Slot,
@@ -197,12 +210,13 @@ def _book(
     lock_account(session, account.id)
     # Saved persons' documents are not known yet: for them the unique index on tickets is the check.
     typed_digests = [visitor.checked.digest for visitor in visitors if visitor.checked]
-    day_open, already_booked, bookings_today = (
-        session.connection()
-        .execute(_RECHECK, {"day": slot.date, "digests": typed_digests, "account_id": account.id})
-        .one()
-    )
+    person_ids = [visitor.person_id for visitor in visitors if visitor.person_id is not None]
+    params = {"day": slot.date, "digests": typed_digests, "account_id": account.id, "person_ids": person_ids,
+              "now": utcnow()}  # fmt: skip
+    day_open, already_booked, bookings_today, banned_until = session.connection().execute(_RECHECK, params).one()
     _check_day_open(day_open)
+    if banned_until is not None:
+        raise banned_refusal(banned_until)
     if already_booked:
         raise _already_booked(session, slot.date, visitors)
     if bookings_today >= settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY:
@@ -335,4 +349,15 @@ def cancel_booking(actor: Account, booking_id: int) -> Booking:
             if revoked != len(booking.tickets):
                 raise DomainError("already_admitted", "Visitors of this booking have already entered.")
             release_places(session, booking.visit_date, booking.slot_id, booking.pool_kind, booking.party_size)
+            if booking.account_id == actor.id:
+                count_late_cancel(session, booking, booking.tickets, now)
+    if changed:
+        places_freed(booking.slot_id)
     return _load_booking(booking_id)
+
+
+def places_freed(slot_id: int) -> None:
+    """Offer freed places to the slot's waitlist, right after the commit that freed them."""
+    from booking.waitlist import fill_freed_places
+
+    fill_freed_places([slot_id])

@@ -13,8 +13,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from booking import idempotency, queries, services
+from booking.conduct import account_ban_ends, cancel_counts_as_no_show
 from booking.groups import can_request_group
-from booking.models import BookingStatus, IdType
+from booking.models import BookingStatus, IdType, WaitlistStatus
 from booking.persons import VisitorInput, archive_person, check_visitor, save_person
 from booking.rules import SlotStatus, slot_status
 from booking.schemas import NewPerson
@@ -54,7 +55,7 @@ def _today() -> date:
     return local_now(_settings().tz).date()
 
 
-def _domain_text(exc: DomainError) -> str:
+def domain_text(exc: DomainError) -> str:
     specific = SPECIFIC_MESSAGES.get(exc.message or "")
     return str(specific) if specific is not None else error_message(exc.code, exc.message)
 
@@ -63,6 +64,12 @@ def _domain_text(exc: DomainError) -> str:
 def venue_name(venue) -> str:
     """The venue's name in the page's language."""
     return venue.name_zh if str(get_locale()).startswith("zh") and venue.name_zh else venue.name
+
+
+@bp.app_template_global()
+def error_text(code: str) -> str:
+    """A refusal code (as a waitlist entry keeps it) in the visitor's words."""
+    return error_message(code)
 
 
 @bp.app_template_global()
@@ -122,7 +129,11 @@ class BookingForm:
     rows: list[dict] = field(default_factory=list)
 
 
-def _parse_booking_form(rows: int) -> tuple[BookingForm, list[VisitorInput], list[str]]:
+def empty_visitor_form() -> BookingForm:
+    return BookingForm(rows=[{"name": "", "id_type": IdType.CN_ID.value}] * _settings().MAX_PERSONS_PER_BOOKING)
+
+
+def parse_visitor_form(rows: int) -> tuple[BookingForm, list[VisitorInput], list[str]]:
     """The posted form, the visitors to book, and for each visitor the form field it came from."""
     form = BookingForm(person_ids=set(request.form.getlist("person_id")))
     visitors, sources = [], []
@@ -142,7 +153,7 @@ def _parse_booking_form(rows: int) -> tuple[BookingForm, list[VisitorInput], lis
     return form, visitors, sources
 
 
-def _field_errors(exc: DomainError, sources: list[str]) -> dict[str, str]:
+def visitor_field_errors(exc: DomainError, sources: list[str]) -> dict[str, str]:
     """Service field keys (``visitors.3.id_number``) as form field names (``v1-id_number``)."""
     errors = {}
     for key, message in (exc.fields or {}).items():
@@ -156,7 +167,7 @@ def _field_errors(exc: DomainError, sources: list[str]) -> dict[str, str]:
     return errors
 
 
-def _get_slot(slot_id: int) -> Slot:
+def get_slot(slot_id: int) -> Slot:
     slot = queries.get_slot(slot_id)
     if slot is None:
         raise NotFound("slot")
@@ -169,26 +180,32 @@ def _get_slot(slot_id: int) -> Slot:
 def book(slot_id: int):
     """Choose saved persons and/or add new ones, then book them into the slot."""
     account = current_account()
-    slot = _get_slot(slot_id)
+    slot = get_slot(slot_id)
     rows = _settings().MAX_PERSONS_PER_BOOKING
     if request.method == "GET":
-        return _render_book(slot, BookingForm(rows=[{"name": "", "id_type": IdType.CN_ID.value}] * rows))
-    form, visitors, sources = _parse_booking_form(rows)
+        return render_visitor_form(slot, empty_visitor_form())
+    form, visitors, sources = parse_visitor_form(rows)
     key = request.form.get("idempotency_key", "").strip()[: idempotency.MAX_KEY_LENGTH] or None
     try:
         result = services.create_booking(account, slot.id, visitors, idempotency_key=key)
     except DomainError as exc:
-        errors = _field_errors(exc, sources)
-        return _render_book(slot, form, error=_domain_text(exc), errors=errors), exc.status
+        errors = visitor_field_errors(exc, sources)
+        return render_visitor_form(slot, form, error=domain_text(exc), errors=errors), exc.status
     # Also on a replayed double-submit: the browser shows only the last answer, and its cookie carries this.
     flash(_("Your booking is confirmed. Show the QR codes at the entrance."), "success")
     return redirect(url_for("pages.booking_detail", booking_id=result.booking.id), code=303)
 
 
-def _render_book(slot: Slot, form: BookingForm, error: str | None = None, errors: dict | None = None):
+def render_visitor_form(
+    slot: Slot, form: BookingForm, error: str | None = None, errors: dict | None = None, waitlist: bool = False
+):
+    """The booking form, or (``waitlist``) the same form to join the slot's waitlist."""
+    now = utcnow()
     return render_template(
         "booking/book.html",
-        view=_slot_view(slot, utcnow()),
+        view=_slot_view(slot, now),
+        waitlist=waitlist,
+        ban_ends=account_ban_ends(current_account(), now),
         persons=queries.list_persons(current_account()),
         form=form,
         error=error,
@@ -204,8 +221,13 @@ def _render_book(slot: Slot, form: BookingForm, error: str | None = None, errors
 @require_role()
 def bookings():
     """The logged-in visitor's bookings, newest visit first."""
-    found = queries.list_bookings(current_account())
-    return render_template("booking/bookings.html", bookings=found, today=_today())
+    from booking import waitlist
+
+    account, now = current_account(), utcnow()
+    waiting = [(entry, waitlist.position(entry)) for entry in waitlist.list_entries(account)
+               if waitlist.entry_status(entry, now) is WaitlistStatus.WAITING]  # fmt: skip
+    found = queries.list_bookings(account)
+    return render_template("booking/bookings.html", bookings=found, today=_today(), waiting=waiting)
 
 
 @bp.get("/bookings/<id:booking_id>")
@@ -222,7 +244,9 @@ def _render_detail(booking, error: str | None = None):
         and booking.account_id == account.id
         and services.cancel_refusal(account, booking, utcnow()) is None
     )
-    return render_template("booking/detail.html", booking=booking, can_cancel=can_cancel, error=error)
+    return render_template("booking/detail.html", booking=booking, can_cancel=can_cancel, error=error,
+                           late_cancel=can_cancel and cancel_counts_as_no_show(booking, utcnow()),
+                           no_show_limit=_settings().NO_SHOW_LIMIT)  # fmt: skip
 
 
 @bp.post("/bookings/<id:booking_id>/cancel")
@@ -236,7 +260,7 @@ def cancel(booking_id: int):
         if exc.status == 404:
             raise
         booking = queries.get_booking_for(account, booking_id)
-        return _render_detail(booking, error=_domain_text(exc)), exc.status
+        return _render_detail(booking, error=domain_text(exc)), exc.status
     flash(_("Your booking is cancelled."), "success")
     return redirect(url_for("pages.booking_detail", booking_id=booking_id), code=303)
 
@@ -259,7 +283,7 @@ def persons():
         save_person(account, fields.name, fields.id_type.value, fields.id_number)
     except DomainError as exc:
         errors = {key: field_message(value) for key, value in (exc.fields or {}).items()}
-        return _render_persons(form, _domain_text(exc), errors), exc.status
+        return _render_persons(form, domain_text(exc), errors), exc.status
     flash(_("Visitor saved."), "success")
     return redirect(url_for("pages.persons"), code=303)
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from booking.models import Booking, BookingStatus, Ticket
+from booking.models import PLACE_HOLDING_STATES, Booking, Ticket
 from gate.models import Direction, Gate, Occupancy, Scan, Verdict
 from museum import db
 from museum.clock import local_datetime
@@ -27,7 +27,7 @@ def live_numbers(day: date, now: datetime, tz: ZoneInfo) -> dict:
         session.execute(
             select(Booking.slot_id, func.sum(Ticket.admitted))
             .join(Ticket, Ticket.booking_id == Booking.id)
-            .where(Booking.visit_date == day, Booking.status == BookingStatus.CONFIRMED)
+            .where(Booking.visit_date == day, Booking.status.in_(PLACE_HOLDING_STATES))
             .group_by(Booking.slot_id)
         ).all()
     )

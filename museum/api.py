@@ -64,7 +64,7 @@ def account_answer(account) -> AccountAnswer:
 @endpoint(AccountAnswer, status=201, who=PUBLIC, refusals=("email_taken",), limit=limited("register"))
 def register(json: Registration):
     """Create a visitor account."""
-    account = auth.register_account(json.email, json.password, json.name)
+    account = auth.register_account(json.email, json.password, json.name, lang=auth.requested_language() or "")
     return account_answer(account), 201
 
 
@@ -78,6 +78,7 @@ def register(json: Registration):
 def token(json: Credentials):
     """Exchange e-mail and password for a bearer token (401 `bad_credentials` when they do not match)."""
     account = auth.authenticate(json.email, json.password)
+    auth.remember_language(account, auth.requested_language())
     token_value, expires_at = auth.issue_token(account)
     tz = current_app.config["MUSEUM"].tz
     return TokenAnswer(token=token_value, expires_at=expires_at.astimezone(tz), role=account.role)

@@ -216,6 +216,8 @@ _TAGS = {
     "booking.group_api": "groups",
     "admin.api": "operations",
     "admin.groups_api": "operations",
+    "admin.scheduler_api": "scheduler",
+    "booking.waitlist_api": "visitors",
     "gate.api": "gates",
 }
 

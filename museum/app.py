@@ -25,6 +25,12 @@ class RowIdConverter(IntegerConverter):
     """``<id:name>``: a row id. Larger numbers than an INTEGER column holds are a 404, not a database error."""
 
     openapi_schema = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+    #: 1 to 2147483647 in the pattern itself: a number out of range then matches no route for any method (a
+    #: range checked only after matching makes werkzeug answer 405 where one path has routes of two methods).
+    regex = (
+        r"(?:[1-9]\d{0,8}|1\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}|21474[0-7]\d{4}"
+        r"|214748[0-2]\d{3}|2147483[0-5]\d{2}|21474836[0-3]\d|214748364[0-7])"
+    )
 
     def __init__(self, url_map):
         super().__init__(url_map, min=1, max=2**31 - 1)
@@ -116,10 +122,14 @@ def _register_blueprints(app: Flask) -> None:
     from admin.api import bp as admin_api
     from admin.group_views import bp as admin_group_pages
     from admin.groups_api import bp as admin_groups_api
+    from admin.scheduler_api import bp as admin_scheduler_api
+    from admin.scheduler_views import bp as admin_scheduler_pages
     from booking.api import bp as booking_api
     from booking.group_api import bp as groups_api
     from booking.group_views import bp as group_pages
     from booking.views import bp as booking_pages
+    from booking.waitlist_api import bp as waitlist_api
+    from booking.waitlist_views import bp as waitlist_pages
     from gate.api import bp as gate_api
     from gate.views import bp as gate_pages
     from museum.api import bp as accounts_api
@@ -127,7 +137,9 @@ def _register_blueprints(app: Flask) -> None:
     from museum.apidoc import bp as openapi
     from museum.views import bp as accounts_pages
 
-    for api in (accounts_api, booking_api, groups_api, admin_api, admin_groups_api, gate_api, openapi):
+    apis = (accounts_api, booking_api, groups_api, waitlist_api, admin_api, admin_groups_api, admin_scheduler_api,
+            gate_api, openapi)  # fmt: skip
+    for api in apis:
         csrf.exempt(api)  # bearer clients have no cookie to forge; cookie sessions are checked below
         app.register_blueprint(api)
     app.before_request(reject_unstorable_parameters)
@@ -135,7 +147,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_pages)
     app.register_blueprint(booking_pages)
     app.register_blueprint(group_pages)
+    app.register_blueprint(waitlist_pages)
     app.register_blueprint(admin_group_pages)
+    app.register_blueprint(admin_scheduler_pages)
     app.register_blueprint(gate_pages)
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from museum.models import Day, Venue
+from museum import db
+from museum.models import Day, Slot, Venue
 
 MAIN_VENUE_KEY = "main"
 #: The days the calendar can hold. Outside them a day means nothing to a museum, and local times of the
@@ -41,3 +42,8 @@ def ensure_day(session: Session, day: date) -> Day:
 
 def get_venue(session: Session, key: str) -> Venue | None:
     return session.scalar(select(Venue).where(Venue.key == key))
+
+
+def slot_ids_on(day: date) -> list[int]:
+    """The day's slots, earliest window first."""
+    return list(db.session().scalars(select(Slot.id).where(Slot.date == day).order_by(Slot.start_time, Slot.id)))

@@ -158,6 +158,9 @@ def jobs_run(job_id: str):
     from museum.jobs import run_job
 
     run = run_job(job_id, utcnow(), "cli")
+    if run is None:
+        click.echo(f"{job_id}: another process runs this trigger already")
+        return
     click.echo(f"{job_id}: {run.outcome}, {run.changes} changes {run.detail or ''}{run.error}")
 
 

@@ -1,61 +1,82 @@
-"""A demo science museum: the main hall with a morning and an afternoon window on the next 7 open days, each
-with places for individual visitors, for groups and a reserve for the desk."""
+"""A demo science museum: the main hall's weekly template (closed on Mondays, open on public holidays, a
+morning and an afternoon window with places for individual visitors, for groups and a reserve for the
+desk), the summer peak's rule set, and the slots they give for the booking window and a margin."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
+from admin.calendar_templates import WindowSpec, generate_slots, list_templates, save_template
+from admin.models import DayKind, QuotaRule, RuleAction
+from admin.rules import apply_rules, save_rule
 from museum import db
 from museum.auth import upsert_staff
-from museum.calendar import MAIN_VENUE_KEY, ensure_day, open_by_default
+from museum.calendar import MAIN_VENUE_KEY
 from museum.clock import local_now
-from museum.models import PoolKind, Role, Slot, SlotPool, Venue
+from museum.jobs import GENERATE_MARGIN_DAYS
+from museum.models import Role, Venue
 
-#: Start, end and places per pool of each window.
-WINDOWS = (
-    (time(9, 0), time(12, 30), {PoolKind.INDIVIDUAL: 12000, PoolKind.GROUP: 3000, PoolKind.RESERVE: 500}),
-    (time(12, 30), time(16, 30), {PoolKind.INDIVIDUAL: 8000, PoolKind.GROUP: 2000, PoolKind.RESERVE: 500}),
-)
 DEMO_LOGINS = (
     ("admin@museum.example", Role.ADMIN),
     ("ops@museum.example", Role.OPS),
     ("gate@museum.example", Role.GATE),
     ("visitor@museum.example", Role.VISITOR),
 )
-OPEN_DAYS = 7
+ACTOR = "demo"
+
+
+def _week():
+    """Working days and rest days (weekends, public holidays) each get a morning and an afternoon window."""
+    return [
+        WindowSpec(DayKind.WORKDAY, time(9, 0), time(12, 30), individual=12000, group=3000, reserve=500),
+        WindowSpec(DayKind.WORKDAY, time(12, 30), time(16, 30), individual=8000, group=2000, reserve=500),
+        WindowSpec(DayKind.REST_DAY, time(9, 0), time(12, 30), individual=14000, group=2000, reserve=500),
+        WindowSpec(DayKind.REST_DAY, time(12, 30), time(16, 30), individual=10000, group=1000, reserve=500),
+    ]
+
+
+def summer_rules(year: int) -> list[tuple[str, str, dict, list[int] | None]]:
+    """The summer peak, 1 July to 31 August: (name, action, params, weekdays)."""
+    return [
+        (f"Summer {year}: open on Mondays", "open_day", {}, [1]),
+        (f"Summer {year}: 25% more places", "scale_capacity", {"pool": "individual", "percent": 125}, None),
+        (f"Summer {year}: late window to 18:00", "add_window",
+         {"start": "16:30", "end": "18:00", "capacity": 4000, "pools": {"reserve": 200}}, None),
+        (f"Summer {year}: unclaimed group places to visitors 48 h before", "release_pool",
+         {"from": "group", "to": "individual", "hours_before": 48}, None),
+    ]  # fmt: skip
 
 
 def seed_demo(password_factory: Callable[[], str]) -> list[tuple[str, str, str]]:
     """Seed (or top up) the demo; returns (email, role, password) for each demo login, with new passwords."""
+    settings = current_app.config["MUSEUM"]
     logins = []
     for email, role in DEMO_LOGINS:
         password = password_factory()
         upsert_staff(email, password, role, name=email.split("@")[0].title())
         logins.append((email, role.value, password))
-    today = local_now(current_app.config["MUSEUM"].tz).date()
+    today = local_now(settings.tz).date()
     with db.write_transaction() as session:
         venue = session.scalar(select(Venue).where(Venue.key == MAIN_VENUE_KEY))
         venue.name, venue.name_zh, venue.safe_capacity = "Main Exhibition Hall", "主展厅", 12000
-        day, opened = today, 0
-        while opened < OPEN_DAYS:
-            ensure_day(session, day)
-            if open_by_default(day):
-                opened += 1
-                for start, end, pools in WINDOWS:
-                    _ensure_slot(session, venue, day, start, end, pools)
-            day += timedelta(days=1)
+    if not list_templates():
+        save_template(ACTOR, "Main hall week", date(today.year, 1, 1), _week())
+    _ensure_summer_rules(today)
+    generate_slots(ACTOR, today, today + timedelta(days=settings.BOOKING_DAYS_AHEAD + GENERATE_MARGIN_DAYS))
+    apply_rules(ACTOR, today)
     return logins
 
 
-def _ensure_slot(session, venue: Venue, day, start: time, end: time, pools: dict[PoolKind, int]) -> None:
-    exists = session.scalar(
-        select(Slot.id).where(Slot.venue_id == venue.id, Slot.date == day, Slot.start_time == start)
-    )
-    if exists is None:
-        slot = Slot(venue=venue, date=day, start_time=start, end_time=end)
-        slot.pools = [SlotPool.new(kind, capacity) for kind, capacity in pools.items()]
-        session.add(slot)
+def _ensure_summer_rules(today: date) -> None:
+    """This year's summer rules while this summer has not ended, else next year's; kept as ops edited them."""
+    year = today.year if today <= date(today.year, 8, 31) else today.year + 1
+    existing = set(db.session().scalars(select(QuotaRule.name)))
+    for priority, (name, action, params, weekdays) in enumerate(summer_rules(year), start=1):
+        if name not in existing:
+            save_rule(ACTOR, QuotaRule(name=name, date_from=date(year, 7, 1), date_to=date(year, 8, 31),
+                                       weekdays=weekdays, action=RuleAction(action), params=params,
+                                       priority=priority * 10, active=True, created_by=ACTOR))  # fmt: skip

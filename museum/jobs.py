@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -41,6 +42,7 @@ class JobOutcome:
 @dataclass(frozen=True)
 class Job:
     id: str
+    #: What it does, in the reader's language.
     description: str
     #: Cron fields (APScheduler's CronTrigger), in museum time.
     schedule: dict
@@ -62,15 +64,19 @@ def _generate_slots(now: datetime) -> JobOutcome:
 
 def _apply_rules(now: datetime) -> JobOutcome:
     from admin.rules import apply_rules
+    from booking.waitlist import fill_freed_places
 
     result = apply_rules("job:apply_rules", now.astimezone(current_app.config["MUSEUM"].tz).date())
+    fill_freed_places(sorted({c.slot_id for c in result.changes if c.what == "individual" and c.new > c.old}))
     return JobOutcome(len(result.changes), result.warnings)
 
 
 def _release_pools(now: datetime) -> JobOutcome:
     from admin.rules import release_pools
+    from booking.waitlist import fill_freed_places
 
     releases = release_pools(now)
+    fill_freed_places(sorted({release.slot_id for release in releases if release.moved}))
     moved = sum(release.moved for release in releases)
     return JobOutcome(sum(1 for release in releases if release.moved), detail={"places": moved})
 
@@ -96,17 +102,37 @@ def _close_day(now: datetime) -> JobOutcome:
     return JobOutcome(len(closed), detail={"days": days, "people": people} if closed else {})
 
 
+def _convert_waitlist(now: datetime) -> JobOutcome:
+    from booking.waitlist import convert_waitlist
+
+    run = convert_waitlist(now)
+    detail = {"converted": run.converted, "skipped": run.skipped, "expired": run.expired}
+    return JobOutcome(run.converted + run.expired, detail=detail)
+
+
+def _mark_no_shows(now: datetime) -> JobOutcome:
+    from booking.conduct import mark_no_shows
+
+    run = mark_no_shows(now)
+    return JobOutcome(run.persons + run.bookings + run.bans,
+                      detail={"persons": run.persons, "bookings": run.bookings, "bans": run.bans})  # fmt: skip
+
+
 JOBS: tuple[Job, ...] = (
-    Job("generate_slots", "Keep days and slots generated from the calendar templates ahead of the booking window.",
-        {"hour": "1,13", "minute": 5}, _generate_slots),
-    Job("apply_rules", "Apply the quota rules: capacities, opened days, added windows.",
+    Job("generate_slots", _l("Keep days and slots generated from the calendar templates ahead of the booking "
+        "window."), {"hour": "1,13", "minute": 5}, _generate_slots),
+    Job("apply_rules", _l("Apply the quota rules: capacities, opened days, added windows."),
         {"minute": "*/15"}, _apply_rules),
-    Job("release_pools", "Move unclaimed group or reserve places to individual visitors when a rule says so.",
+    Job("release_pools", _l("Move unclaimed group or reserve places to individual visitors when a rule says so."),
         {"minute": "*/5"}, _release_pools),
-    Job("send_messages", "Queue confirmations and reminders that are due, and send the messages of the outbox.",
-        {"minute": "*"}, _send_messages),
-    Job("close_day", "After closing time, check out everyone still counted inside, so the next day starts at zero.",
-        {"minute": "*/15"}, _close_day),
+    Job("convert_waitlist", _l("Book waitlists into places that freed up (a backstop: conversions happen at "
+        "once), and expire entries whose window has started."), {"minute": "*"}, _convert_waitlist),
+    Job("mark_no_shows", _l("Count who did not come once a window has ended, and ban repeated no-shows."),
+        {"minute": "*/5"}, _mark_no_shows),
+    Job("send_messages", _l("Queue confirmations and reminders that are due, and send the messages of the "
+        "outbox."), {"minute": "*"}, _send_messages),
+    Job("close_day", _l("After closing time, check out everyone still counted inside, so the next day starts "
+        "at zero."), {"minute": "*/15"}, _close_day),
 )  # fmt: skip
 
 
@@ -121,12 +147,15 @@ def last_trigger(job_: Job, now: datetime) -> datetime:
     """The job's latest due time at or before ``now`` (the trigger a run at ``now`` answers)."""
     tz = current_app.config["MUSEUM"].tz
     trigger = job_.trigger(tz)
-    previous = None
-    due = trigger.get_next_fire_time(None, now - timedelta(days=1))
-    while due is not None and due <= now:
-        previous = due
-        due = trigger.get_next_fire_time(due, due + timedelta(seconds=1))
-    return previous or now
+    for look_back in (timedelta(hours=1), timedelta(days=1), timedelta(days=32)):  # few steps for frequent jobs
+        previous = None
+        due = trigger.get_next_fire_time(None, now - look_back)
+        while due is not None and due <= now:
+            previous = due
+            due = trigger.get_next_fire_time(due, due + timedelta(seconds=1))
+        if previous is not None:
+            return previous
+    return now
 
 
 def runner_name() -> str:

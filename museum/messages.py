@@ -39,10 +39,17 @@ MESSAGES = {
     "wrong_direction": _l("This gate does not let people pass in this direction."),
     "wrong_venue": _l("This ticket is for another venue."),
     "nonce_reused": _l("This scan number was already used for another scan."),
+    "banned": _l("Booking is suspended after repeated no-shows."),
+    "slot_available": _l("This time slot has room for your party: book it instead."),
+    "already_waiting": _l("A visitor of this party already waits for this time slot."),
 }
 
 
-def error_message(code: str, fallback: str | None = None) -> str:
+def error_message(code: str, fallback=None) -> str:
+    """The code's message in the visitor's language; a service's own translated message (one with details,
+    such as the day a ban ends) wins over the code's general one."""
+    if fallback is not None and not isinstance(fallback, str):
+        return str(fallback)
     message = MESSAGES.get(code)
     if message is not None:
         return str(message)

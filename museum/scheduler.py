@@ -123,7 +123,7 @@ def make_scheduler(app: Flask, name: str) -> BackgroundScheduler:
         timezone=tz, job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS, "max_instances": 1}
     )
     for job in JOBS:
-        scheduler.add_job(_fire, job.trigger(tz), id=job.id, name=job.description, args=[app, job.id, name])
+        scheduler.add_job(_fire, job.trigger(tz), id=job.id, name=job.id, args=[app, job.id, name])
     return scheduler
 
 

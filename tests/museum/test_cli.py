@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, time
+
 from sqlalchemy import func, select
 
+from admin.models import CalendarTemplate, QuotaRule
 from museum import db
-from museum.models import Account, Role, Slot
+from museum.models import Account, PoolKind, Role, Slot
 
 
 def test_create_staff_creates_then_updates_a_login(app, client):
@@ -28,20 +31,28 @@ def test_create_staff_creates_then_updates_a_login(app, client):
     assert "password" in short.output
 
 
-def test_demo_seeds_two_windows_on_seven_open_days_and_prints_each_login_once(app):
+def test_demo_is_a_template_and_a_summer_rule_set_with_the_slots_they_give_and_prints_each_login_once(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo", "--no-serve"])
     assert result.exit_code == 0, result.output
     for role in ("admin", "ops", "gate", "visitor"):
         assert sum(line.split()[0] == role for line in result.output.splitlines() if line.startswith("  ")) == 1
     db.session().commit()
+    assert [t.name for t in db.session().scalars(select(CalendarTemplate))] == ["Main hall week"]
+    rules = {rule.action.value: rule for rule in db.session().scalars(select(QuotaRule))}
+    assert set(rules) == {"open_day", "scale_capacity", "add_window", "release_pool"}
+    assert (rules["open_day"].date_from, rules["open_day"].date_to) == (date(2026, 7, 1), date(2026, 8, 31))
     slots = db.session().scalars(select(Slot)).unique().all()
-    assert len(slots) == 14
-    assert len({slot.date for slot in slots}) == 7
-    assert all(slot.date.weekday() != 0 for slot in slots)
+    days = {slot.date for slot in slots}
+    # The booking window (7 days) and the margin, from the frozen Friday 10 July: in summer, Mondays open
+    # and every day has the late window too.
+    assert len(days) == 22 and date(2026, 7, 13) in days
+    assert len(slots) == 3 * 22
+    tuesday_morning = next(s for s in slots if s.date == date(2026, 7, 14) and s.start_time == time(9))
+    assert tuesday_morning.pool(PoolKind.INDIVIDUAL).capacity == 15000  # 12,000 and 25 %
     again = runner.invoke(args=["demo", "--no-serve"])
     assert again.exit_code == 0
-    assert db.session().scalar(select(func.count(Slot.id))) == 14
+    assert db.session().scalar(select(func.count(Slot.id))) == 3 * 22
 
 
 def test_keys_rotate_announces_the_new_key(app):

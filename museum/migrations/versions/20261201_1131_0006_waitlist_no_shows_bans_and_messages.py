@@ -1,8 +1,9 @@
 """waitlist, no-shows, bans and messages
 
 Waitlist entries with their persons, the no-shows bans are counted from, bans of accounts and of persons
-by their blind index, the outbox of messages to visitors, and each account's language for them. A booking
-may now also be ``no_show`` (the status column is a plain string, so no change there).
+by their blind index, the outbox of messages to visitors, each account's language for them, and an index
+for one object's audit history. A booking may now also be ``no_show`` (the status column is a plain
+string, so no change there).
 
 Revision ID: 0006
 Revises: 0005
@@ -21,6 +22,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_events_target_at", ["target", "at"], unique=False)
     op.create_table(
         "bans",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -147,6 +150,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_events_target_at")
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.drop_column("lang")
 
