@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -138,7 +139,18 @@ def test_mondays_are_closed_unless_opened():
     assert create_booking(make_visitor(), slot.id, [visitor_input(1)]).booking.id
 
 
-def test_day_plus_seven_opens_at_five_pm_museum_time(frozen_time):
+@pytest.fixture(params=["UTC", "America/Los_Angeles"])
+def server_clock_zone(request, monkeypatch):
+    """The server's own clock set to a zone other than the museum's, as on a UTC cloud host."""
+    monkeypatch.setenv("TZ", request.param)
+    time.tzset()
+    yield request.param
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_day_plus_seven_opens_at_five_pm_museum_time(frozen_time, server_clock_zone):
+    assert time.strftime("%Z", time.localtime()) in {"UTC", "PDT", "PST"}  # the process really runs on that clock
     slot = make_slot(day=TODAY + timedelta(days=7))
     with pytest.raises(DomainError) as excinfo:
         create_booking(make_visitor(), slot.id, [visitor_input(1)])
