@@ -113,3 +113,22 @@ class PoolRelease(Base):
     to_kind: Mapped[PoolKind] = mapped_column(str_enum(PoolKind))
     moved: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AlertAck(Base):
+    """An operations alert someone has seen: it stays on the dashboard, marked as acknowledged, while its
+    cause lasts that day. A higher level of the same cause is another alert (``inside_95`` after
+    ``inside_80``) and must be acknowledged again."""
+
+    __tablename__ = "alert_acks"
+    __table_args__ = (UniqueConstraint("day", "code", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The museum day (local) the alert belongs to.
+    day: Mapped[date] = mapped_column(Date)
+    code: Mapped[str] = mapped_column(String(40))
+    #: What the alert is about: a venue's or gate's key, or "" for the museum as a whole.
+    subject: Mapped[str] = mapped_column(String(80), default="")
+    acknowledged_by: Mapped[str] = mapped_column(String(254))
+    acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(String(300), default="")

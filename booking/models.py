@@ -100,6 +100,11 @@ class Booking(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[str | None] = mapped_column(String(254))
+    #: Where it was made: "online" by the visitor, "desk" by staff for a walk-up or phone caller.
+    channel: Mapped[str] = mapped_column(String(12), default="online", server_default="online")
+    #: A contact phone given at the help desk: its keyed blind index (to find the booking again) and its mask.
+    contact_phone_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    contact_phone_masked: Mapped[str | None] = mapped_column(String(24))
 
     account: Mapped[Account] = relationship()
     slot: Mapped[Slot] = relationship(lazy="joined")
@@ -183,6 +188,9 @@ class GroupBooking(Base):
     #: The leader's phone number, encrypted with a key derived from SECRET_KEY (AES-GCM, nonce first), for
     #: staff who must call; it is never shown or logged in clear.
     leader_phone_sealed: Mapped[bytes] = mapped_column(LargeBinary(80))
+    #: The leader's phone as a keyed blind index, so the help desk can find a group by it (None for groups
+    #: requested before it was kept).
+    leader_phone_digest: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[GroupStatus] = mapped_column(str_enum(GroupStatus), default=GroupStatus.PENDING, index=True)
     #: Why operations rejected it.
     reason: Mapped[str] = mapped_column(String(300), default="")

@@ -34,7 +34,10 @@ class Gate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(40), unique=True)
+    #: The gate's name in Chinese, as signs at the museum show it.
     name: Mapped[str] = mapped_column(String(120))
+    #: Its name in English ("" when none is set: then the Chinese name is shown).
+    name_en: Mapped[str] = mapped_column(String(120), default="", server_default="")
     venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"))
     kind: Mapped[GateKind] = mapped_column(str_enum(GateKind), default=GateKind.BOTH)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
