@@ -237,6 +237,7 @@ def write_booking(
         party_size=len(persons),
         status=BookingStatus.CONFIRMED,
         created_at=utcnow(),
+        channel="online",
     )
     booking.id = session.connection().execute(_INSERT_BOOKING, _columns(booking, Booking)).scalar_one()
     booking.tickets = [

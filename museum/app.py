@@ -119,6 +119,7 @@ class BearerlessCookieSessions(SecureCookieSessionInterface):
 
 
 def _register_blueprints(app: Flask) -> None:
+    from admin import navigation as back_office_menu
     from admin.api import bp as admin_api
     from admin.group_views import bp as admin_group_pages
     from admin.groups_api import bp as admin_groups_api
@@ -151,6 +152,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_group_pages)
     app.register_blueprint(admin_scheduler_pages)
     app.register_blueprint(gate_pages)
+    back_office_menu.register(app)
 
 
 def _register_health(app: Flask) -> None:
