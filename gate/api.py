@@ -15,7 +15,6 @@ from gate.schemas import (
     DeviceAnswer,
     GateAnswer,
     Gates,
-    Live,
     NewDevice,
     NewDeviceAnswer,
     NewGate,
@@ -102,15 +101,6 @@ def _offline_scan(item, index: int) -> sync.OfflineScan:
     return sync.OfflineScan(
         item.nonce, item.code, item.direction, item.count, item.scanned_at, item.verdict, item.reason, item.gate
     )
-
-
-@bp.get("/ops/live")
-@endpoint(Live, who=OPS)
-def live():
-    """Inside now, arrived vs booked per slot, per gate, conflicts."""
-    settings = current_app.config["MUSEUM"]
-    now = utcnow()
-    return Live.model_validate(queries.live_numbers(now.astimezone(settings.tz).date(), now, settings.tz))
 
 
 @bp.get("/ops/conflicts")

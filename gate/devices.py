@@ -85,6 +85,7 @@ class KnownGate:
     id: int
     key: str
     name: str
+    name_en: str
     kind: GateKind
     active: bool
     venue: KnownVenue
@@ -99,7 +100,7 @@ class KnownGate:
     @classmethod
     def of(cls, gate: Gate) -> KnownGate:
         venue = KnownVenue(gate.venue.id, gate.venue.key, gate.venue.name, gate.venue.name_zh, gate.venue.safe_capacity)
-        return cls(gate.id, gate.key, gate.name, gate.kind, gate.active, venue)
+        return cls(gate.id, gate.key, gate.name, gate.name_en, gate.kind, gate.active, venue)
 
 
 @dataclass(frozen=True)

@@ -122,3 +122,8 @@ class Occupancy(Base):
     inside: Mapped[int] = mapped_column(Integer, default=0)
     entered: Mapped[int] = mapped_column(Integer, default=0)
     exited: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def gate_name(name: str, name_en: str, language: str) -> str:
+    """A gate's name in ``language`` ("zh" or "en"): its English name when there is one and English is asked."""
+    return name_en if language == "en" and name_en else name

@@ -196,45 +196,6 @@ class SyncAnswer(AnswerModel):
 # ---------------------------------------------------------------- live numbers
 
 
-class LiveVenue(AnswerModel):
-    venue: str
-    safe_capacity: int
-    inside: int
-    entered: int
-    exited: int
-
-
-class LiveSlot(AnswerModel):
-    id: int
-    venue: str
-    start: Moment
-    end: Moment
-    capacity: int
-    booked: int
-    admitted: int
-
-
-class LiveGate(AnswerModel):
-    gate: str
-    name: str
-    entered: int
-    entered_last_hour: int
-    refused: int
-
-
-class Live(AnswerModel):
-    date: date
-    inside: int
-    entered: int
-    exited: int
-    booked: int
-    admitted: int
-    conflicts: int
-    venues: list[LiveVenue]
-    slots: list[LiveSlot]
-    gates: list[LiveGate]
-
-
 class ConflictAnswer(AnswerModel):
     scan_id: int
     conflict: str

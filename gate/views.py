@@ -14,6 +14,7 @@ from flask_wtf.csrf import generate_csrf
 
 from gate import services
 from gate.devices import KnownGate
+from gate.models import gate_name
 from gate.services import REFUSAL_REASONS as REASONS
 from museum.auth import current_account, require_role
 from museum.errors import Invalid, NotFound
@@ -21,6 +22,7 @@ from museum.messages import MESSAGES
 from museum.models import Role
 
 bp = Blueprint("gate_pages", __name__, template_folder="templates")
+bp.add_app_template_global(gate_name)
 
 OFFLINE_REASONS = {
     "offline_reference": _l("Offline: a typed reference cannot be checked. Scan the QR code."),

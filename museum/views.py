@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_login import current_user, login_user, logout_user
 
 from museum import auth
@@ -13,12 +13,14 @@ from museum.app import LOCALES
 from museum.errors import DomainError, Invalid
 from museum.extensions import limited, login_key
 from museum.messages import error_message, field_message
+from museum.models import Role
 from museum.schemas import Registration
 from museum.validation import form_fields
 
 bp = Blueprint("accounts", __name__)
 bp.add_app_template_global(format_date)
 bp.add_app_template_global(format_datetime)
+bp.add_app_template_global(format_time)
 bp.add_app_template_global(field_message)
 
 
@@ -51,7 +53,20 @@ def login():
         ), exc.status
     auth.remember_language(account, auth.requested_language())
     _start_session(account)
-    return redirect(next_url or url_for("pages.index"), code=303)
+    return redirect(next_url or start_page(account), code=303)
+
+
+#: Where each role's work starts: gate staff at the console, operations on the live dashboard.
+START_PAGES = {
+    Role.GATE: "gate_pages.console",
+    Role.OPS: "admin_dashboard.dashboard",
+    Role.ADMIN: "admin_dashboard.dashboard",
+}
+
+
+def start_page(account) -> str:
+    """The page a login lands on when it was not heading anywhere: visitors see the time slots."""
+    return url_for(START_PAGES.get(account.role, "pages.index"))
 
 
 @bp.route("/register", methods=["GET", "POST"])

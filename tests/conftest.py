@@ -83,6 +83,7 @@ def app_context(app):
 
 #: The main venue as migrations create it; tests that change it get it back afterwards.
 _MAIN_VENUE_SAFE_CAPACITY = 8000
+_MAIN_GATE = {"name": "正门", "name_en": "Main entrance", "kind": "both", "active": True}
 
 
 def _empty_tables(app) -> None:
@@ -91,6 +92,8 @@ def _empty_tables(app) -> None:
     with engine.begin() as connection:
         venues = Base.metadata.tables["venues"]
         connection.execute(update(venues).where(venues.c.key == "main").values(safe_capacity=_MAIN_VENUE_SAFE_CAPACITY))
+        gates = Base.metadata.tables["gates"]
+        connection.execute(update(gates).where(gates.c.key == "main").values(**_MAIN_GATE))
         for table in reversed(Base.metadata.sorted_tables):
             if table.name in KEPT_TABLES:
                 continue

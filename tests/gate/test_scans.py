@@ -285,7 +285,7 @@ def test_a_registered_device_scans_at_its_gate_until_revoked(client, frozen_time
     assert answer["verdict"] == "admitted"
     assert scan(client, turnstile, booking["tickets"][1]["code"], direction="out")["reason"] == "wrong_direction"
     live = client.get("/api/v1/ops/live", headers=auth_headers(make_account(Role.OPS))).get_json()
-    assert {g["gate"]: g["entered"] for g in live["gates"]}["east"] == 1
+    assert {g["key"]: g["in_last_15_min"] for g in live["gates"]}["east"] == 1
     client.post(f"/api/v1/admin/devices/{device.get_json()['id']}/revoke", headers=admin)
     assert client.post(SCAN, json={"code": booking["tickets"][1]["code"]}, headers=turnstile).status_code == 401
 

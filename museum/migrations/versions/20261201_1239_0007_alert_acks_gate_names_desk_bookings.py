@@ -41,6 +41,14 @@ def upgrade() -> None:
 
     with op.batch_alter_table("gates", schema=None) as batch_op:
         batch_op.add_column(sa.Column("name_en", sa.String(length=120), server_default="", nullable=False))
+    gates = sa.table(
+        "gates", sa.column("key", sa.String), sa.column("name", sa.String), sa.column("name_en", sa.String)
+    )
+    op.execute(  # the gate every museum starts with gets its Chinese name; its English one stays
+        gates.update()
+        .where(gates.c.key == "main", gates.c.name == "Main entrance")
+        .values(name="正门", name_en="Main entrance")
+    )
 
     with op.batch_alter_table("group_bookings", schema=None) as batch_op:
         batch_op.add_column(sa.Column("leader_phone_digest", sa.String(length=64), nullable=True))
@@ -54,6 +62,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_group_bookings_leader_phone_digest"))
         batch_op.drop_column("leader_phone_digest")
 
+    gates = sa.table(
+        "gates", sa.column("key", sa.String), sa.column("name", sa.String), sa.column("name_en", sa.String)
+    )
+    op.execute(gates.update().where(gates.c.key == "main", gates.c.name == "正门").values(name="Main entrance"))
     with op.batch_alter_table("gates", schema=None) as batch_op:
         batch_op.drop_column("name_en")
 

@@ -1,0 +1,71 @@
+"""The live figures as JSON: `/ops/live` (the contract's shape, for integrations and the control room's
+other screens), the dashboard's own fuller data, and acknowledging an alert."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app
+from flask_babel import get_locale
+
+from admin.alerts import acknowledge_alert, current_alerts
+from admin.dashboard_schemas import Acknowledgement, AcknowledgementAnswer, Dashboard, Live
+from admin.live import LiveFigures, read_live_figures
+from gate.models import gate_name
+from museum.apidoc import endpoint, only
+from museum.auth import current_account
+from museum.clock import utcnow
+from museum.models import Role
+
+bp = Blueprint("api_admin_live", __name__, url_prefix="/api/v1")
+OPS = only(Role.OPS, Role.ADMIN)
+
+
+def todays_figures() -> LiveFigures:
+    settings = current_app.config["MUSEUM"]
+    now = utcnow()
+    early = timedelta(minutes=settings.ENTRY_GRACE_BEFORE_MIN)
+    return read_live_figures(now.astimezone(settings.tz).date(), now, settings.tz, early)
+
+
+def name_in_language(gate) -> str:
+    return gate_name(gate.name, gate.name_en, str(get_locale() or "zh"))
+
+
+@bp.get("/ops/live")
+@endpoint(Live, who=OPS)
+def live():
+    """Inside now against each venue's safe capacity, arrived vs booked per slot, each gate's last 15 minutes,
+    and the alerts that are up."""
+    figures = todays_figures()
+    return Live.of(
+        figures, current_alerts(figures, name_in_language), name_in_language, current_app.config["MUSEUM"].tz
+    )
+
+
+@bp.get("/admin/dashboard")
+@endpoint(Dashboard, who=OPS)
+def dashboard():
+    """The live dashboard's data: `/ops/live` and the windows' no-shows, arrivals per quarter hour against
+    the bookings, what is still expected today, each gate's refusals by reason and silence."""
+    figures = todays_figures()
+    tz = current_app.config["MUSEUM"].tz
+    return Dashboard.of(figures, current_alerts(figures, name_in_language), name_in_language, tz)
+
+
+@bp.post("/admin/alerts/ack")
+@endpoint(AcknowledgementAnswer, who=OPS, refusals=("already_acknowledged",))
+def acknowledge(json: Acknowledgement):
+    """Acknowledge one of today's alerts (audited): it stays listed, marked, while its cause lasts."""
+    tz = current_app.config["MUSEUM"].tz
+    ack = acknowledge_alert(
+        current_account(), utcnow().astimezone(tz).date(), json.code, json.subject or "", json.note or ""
+    )
+    return AcknowledgementAnswer(
+        date=ack.day,
+        code=json.code,
+        subject=ack.subject,
+        acknowledged_by=ack.acknowledged_by,
+        acknowledged_at=ack.acknowledged_at.astimezone(tz),
+        note=ack.note,
+    )

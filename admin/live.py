@@ -1,0 +1,327 @@
+"""The operations room's live figures: inside now against the safe limit, per window booked and admitted,
+arrivals per quarter hour against what the bookings predict, and each gate's last minutes. A handful of
+indexed, set-based queries whatever the day's size (scans are read through their (gate, time) index)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Integer, cast, func, literal, select
+
+from booking.models import PLACE_HOLDING_STATES, Booking, NoShow, NoShowKind, Ticket
+from gate.models import Device, Direction, Gate, Occupancy, Scan, Verdict
+from museum import db
+from museum.calendar import open_by_default
+from museum.clock import local_datetime
+from museum.models import Day, SchedulerLease, Slot, Venue
+
+#: Arrivals are counted, and predicted, per quarter of an hour.
+BUCKET = timedelta(minutes=15)
+#: A gate that has sent nothing for this long while the museum is open is flagged.
+SILENT_AFTER = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class VenueFigures:
+    key: str
+    name: str
+    name_zh: str
+    safe_capacity: int
+    inside: int
+    entered: int
+    exited: int
+
+    def name_in(self, language: str) -> str:
+        return self.name_zh if language.startswith("zh") and self.name_zh else self.name
+
+
+@dataclass(frozen=True)
+class WindowFigures:
+    id: int
+    venue: str
+    starts: datetime
+    ends: datetime
+    capacity: int
+    booked: int
+    admitted: int
+    no_shows: int
+
+
+@dataclass(frozen=True)
+class GateFigures:
+    key: str
+    name: str
+    name_en: str
+    venue: str
+    active: bool
+    in_last_5_min: int
+    in_last_15_min: int
+    refused_last_15_min: int
+    #: Refusals of the last 15 minutes by reason.
+    refusals: dict[str, int]
+    last_scan_at: datetime | None
+    #: The last time the gate was heard from: a scan, or one of its devices fetching its bundle.
+    last_contact_at: datetime | None
+    silent: bool
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """Per quarter hour from the first window's start to the last one's end: who came, and who the bookings
+    say would (each window's booked places spread evenly over it)."""
+
+    starts: list[datetime]
+    actual: list[int]
+    expected: list[int]
+
+
+@dataclass(frozen=True)
+class LiveFigures:
+    day: date
+    now: datetime
+    open: bool
+    venues: list[VenueFigures]
+    windows: list[WindowFigures]
+    gates: list[GateFigures]
+    arrivals: Arrivals
+    conflicts: int
+    #: The newest conflict's scan id: a new conflict is a new alert even after the last was acknowledged.
+    latest_conflict: int | None
+    scheduler_leader: str | None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def inside(self) -> int:
+        return sum(venue.inside for venue in self.venues)
+
+    @property
+    def entered(self) -> int:
+        return sum(venue.entered for venue in self.venues)
+
+    @property
+    def exited(self) -> int:
+        return sum(venue.exited for venue in self.venues)
+
+    @property
+    def booked(self) -> int:
+        return sum(window.booked for window in self.windows)
+
+    @property
+    def admitted(self) -> int:
+        return sum(window.admitted for window in self.windows)
+
+    @property
+    def no_shows(self) -> int:
+        return sum(window.no_shows for window in self.windows)
+
+    @property
+    def expected_to_come(self) -> int:
+        """Booked places not yet admitted in the windows that have not ended."""
+        return sum(max(w.booked - w.admitted, 0) for w in self.windows if w.ends > self.now)
+
+
+def read_live_figures(day: date, now: datetime, tz: ZoneInfo, early_entry: timedelta = timedelta(0)) -> LiveFigures:
+    """Everything the dashboard shows for ``day`` as of ``now``; arrivals are counted from ``early_entry``
+    before the first window (gates admit that early)."""
+    session = db.session()
+    venues = [
+        VenueFigures(
+            row.key, row.name, row.name_zh, row.safe_capacity, row.inside or 0, row.entered or 0, row.exited or 0
+        )
+        for row in session.execute(
+            select(
+                Venue.key,
+                Venue.name,
+                Venue.name_zh,
+                Venue.safe_capacity,
+                Occupancy.inside,
+                Occupancy.entered,
+                Occupancy.exited,
+            )
+            .outerjoin(Occupancy, (Occupancy.venue_id == Venue.id) & (Occupancy.date == day))
+            .order_by(Venue.id)
+        )
+    ]
+    is_open = session.scalar(select(Day.open).where(Day.date == day))
+    is_open = open_by_default(day) if is_open is None else is_open
+    windows = _windows(day, tz)
+    gates = _gates(day, now, windows, is_open)
+    latest_conflict, conflicts = session.execute(
+        select(func.max(Scan.id), func.count(Scan.id)).where(Scan.visit_date == day, Scan.conflict.is_not(None))
+    ).one()
+    leader = session.execute(select(SchedulerLease.holder, SchedulerLease.expires_at)).first()
+    return LiveFigures(
+        day=day,
+        now=now,
+        open=is_open,
+        venues=venues,
+        windows=windows,
+        gates=gates,
+        arrivals=_arrivals(windows, now, early_entry),
+        conflicts=conflicts,
+        latest_conflict=latest_conflict,
+        scheduler_leader=leader.holder if leader is not None and leader.expires_at >= now else None,
+    )
+
+
+def _windows(day: date, tz: ZoneInfo) -> list[WindowFigures]:
+    session = db.session()
+    slots = session.scalars(select(Slot).where(Slot.date == day).order_by(Slot.start_time, Slot.id)).unique().all()
+    admitted = dict(
+        session.execute(
+            select(Booking.slot_id, func.sum(Ticket.admitted))
+            .join(Ticket, Ticket.booking_id == Booking.id)
+            .where(Ticket.visit_date == day, Booking.visit_date == day, Booking.status.in_(PLACE_HOLDING_STATES))
+            .group_by(Booking.slot_id)
+        ).all()
+    )
+    no_shows = dict(
+        session.execute(
+            select(Booking.slot_id, func.count(NoShow.id))
+            .join(Booking, Booking.id == NoShow.booking_id)
+            .where(NoShow.visit_date == day, NoShow.kind == NoShowKind.ABSENT)
+            .group_by(Booking.slot_id)
+        ).all()
+    )
+    return [
+        WindowFigures(
+            id=slot.id,
+            venue=slot.venue.key,
+            starts=local_datetime(day, slot.start_time, tz),
+            ends=local_datetime(day, slot.end_time, tz),
+            capacity=slot.capacity,
+            booked=slot.booked,
+            admitted=int(admitted.get(slot.id) or 0),
+            no_shows=int(no_shows.get(slot.id) or 0),
+        )
+        for slot in slots
+    ]
+
+
+def _gates(day: date, now: datetime, windows: list[WindowFigures], is_open: bool) -> list[GateFigures]:
+    session = db.session()
+    rows = session.execute(
+        select(
+            Gate.id,
+            Gate.key,
+            Gate.name,
+            Gate.name_en,
+            Gate.active,
+            Venue.key.label("venue"),
+            select(func.max(Scan.scanned_at)).where(Scan.gate_id == Gate.id).scalar_subquery().label("last_scan"),
+            select(func.max(Device.last_seen_at)).where(Device.gate_id == Gate.id).scalar_subquery().label("seen"),
+        )
+        .join(Venue, Venue.id == Gate.venue_id)
+        .order_by(Gate.id)
+    ).all()
+    ids = [row.id for row in rows]
+    five, fifteen = now - timedelta(minutes=5), now - timedelta(minutes=15)
+    admitted_in = (Scan.direction == Direction.IN) & (Scan.verdict == Verdict.ADMITTED)
+    recent = {
+        row.gate_id: row
+        for row in session.execute(
+            select(
+                Scan.gate_id,
+                func.coalesce(func.sum(Scan.count).filter(admitted_in, Scan.scanned_at >= five), 0).label("in_5"),
+                func.coalesce(func.sum(Scan.count).filter(admitted_in), 0).label("in_15"),
+                func.count(Scan.id).filter(Scan.verdict == Verdict.REFUSED).label("refused"),
+            )
+            .where(Scan.gate_id.in_(ids), Scan.scanned_at >= fifteen, Scan.scanned_at <= now)
+            .group_by(Scan.gate_id)
+        )
+    }
+    reasons: dict[int, dict[str, int]] = {}
+    for gate_id, reason, count in session.execute(
+        select(Scan.gate_id, Scan.reason, func.count(Scan.id))
+        .where(Scan.gate_id.in_(ids), Scan.scanned_at >= fifteen, Scan.scanned_at <= now)
+        .where(Scan.verdict == Verdict.REFUSED)
+        .group_by(Scan.gate_id, Scan.reason)
+        .order_by(Scan.gate_id, func.count(Scan.id).desc())
+    ):
+        reasons.setdefault(gate_id, {})[reason or "unknown"] = count
+    opening = _opening_hours(windows)
+    gates = []
+    for row in rows:
+        counts = recent.get(row.id)
+        contact = max((moment for moment in (row.last_scan, row.seen) if moment is not None), default=None)
+        museum_open = is_open and opening is not None and opening[0] <= now < opening[1]
+        venue_open = museum_open and any(w.venue == row.venue and w.starts <= now < w.ends for w in windows)
+        silent = row.active and venue_open and (contact is None or now - contact >= SILENT_AFTER)
+        gates.append(
+            GateFigures(
+                key=row.key,
+                name=row.name,
+                name_en=row.name_en,
+                venue=row.venue,
+                active=row.active,
+                in_last_5_min=int(counts.in_5) if counts else 0,
+                in_last_15_min=int(counts.in_15) if counts else 0,
+                refused_last_15_min=int(counts.refused) if counts else 0,
+                refusals=reasons.get(row.id, {}),
+                last_scan_at=row.last_scan,
+                last_contact_at=contact,
+                silent=bool(silent),
+            )
+        )
+    return gates
+
+
+def _opening_hours(windows: list[WindowFigures]) -> tuple[datetime, datetime] | None:
+    if not windows:
+        return None
+    return min(w.starts for w in windows), max(w.ends for w in windows)
+
+
+def _arrivals(windows: list[WindowFigures], now: datetime, early_entry: timedelta) -> Arrivals:
+    opening = _opening_hours(windows)
+    if opening is None:
+        return Arrivals([], [], [])
+    first, last = opening
+    first -= early_entry
+    first -= timedelta(minutes=first.minute % 15, seconds=first.second, microseconds=first.microsecond)
+    count = max(1, -(-(last - first) // BUCKET))
+    starts = [first + BUCKET * index for index in range(count)]
+    expected = [0.0] * count
+    for window in windows:
+        covered = [i for i, start in enumerate(starts) if window.starts <= start < window.ends]
+        for index in covered:
+            expected[index] += window.booked / len(covered)
+    actual = [0] * count
+    for index, arrived in _arrivals_per_bucket(first, min(now, last)):
+        if 0 <= index < count:
+            actual[index] = arrived
+    return Arrivals(starts, actual, _whole_numbers(expected))
+
+
+def _arrivals_per_bucket(first: datetime, until: datetime) -> list[tuple[int, int]]:
+    """(quarter-hour index from ``first``, people admitted) for the admitted entries between the two moments."""
+    session = db.session()
+    if until <= first:
+        return []
+    gate_ids = list(session.scalars(select(Gate.id)))
+    origin = first.astimezone(UTC).replace(tzinfo=None)  # scans are stored as UTC without an offset
+    if session.get_bind().dialect.name == "postgresql":
+        seconds = func.extract("epoch", Scan.scanned_at - literal(origin))
+        bucket = cast(func.floor(seconds / BUCKET.total_seconds()), Integer)
+    else:
+        days = func.julianday(Scan.scanned_at) - func.julianday(literal(origin.isoformat(" ")))
+        bucket = cast(days * (timedelta(days=1) / BUCKET), Integer)  # not negative: truncating is flooring
+    rows = session.execute(
+        select(bucket.label("bucket"), func.sum(Scan.count))
+        .where(Scan.gate_id.in_(gate_ids), Scan.scanned_at >= first, Scan.scanned_at < until)
+        .where(Scan.direction == Direction.IN, Scan.verdict == Verdict.ADMITTED)
+        .group_by("bucket")
+    ).all()
+    return [(int(index), int(total or 0)) for index, total in rows]
+
+
+def _whole_numbers(shares: list[float]) -> list[int]:
+    """Round a list of shares to whole people without losing any in the sum (largest remainders)."""
+    floors = [int(share) for share in shares]
+    missing = round(sum(shares)) - sum(floors)
+    by_remainder = sorted(range(len(shares)), key=lambda i: shares[i] - floors[i], reverse=True)
+    for index in by_remainder[: max(missing, 0)]:
+        floors[index] += 1
+    return floors
