@@ -50,10 +50,11 @@
       gauge.setOption({
         animation: false,
         series: [{
-          type: "gauge", min: 0, max: limit, splitNumber: 5,
+          type: "gauge", min: 0, max: limit, splitNumber: 4, radius: "92%",
           progress: { show: true, width: big ? 22 : 14 },
           axisLine: { lineStyle: { width: big ? 22 : 14, color: [[0.8, "#1a7f37"], [0.95, "#9a6700"], [1, "#b42318"]] } },
-          axisLabel: { fontSize: fontSize - 2 }, pointer: { show: true },
+          axisLabel: { fontSize: fontSize - 2, distance: big ? 30 : 20 }, splitLine: { distance: 0, length: 8 },
+          axisTick: { show: false }, pointer: { show: true },
           detail: { valueAnimation: false, fontSize: big ? 40 : 24, formatter: String(venue.inside), offsetCenter: [0, "60%"] },
           data: [{ value: Math.min(venue.inside, limit) }],
         }],
@@ -70,8 +71,8 @@
     line.setOption({
       animation: false, textStyle: textStyle,
       tooltip: { trigger: "axis" },
-      legend: { data: [labels.actual, labels.expected], textStyle: textStyle },
-      grid: { left: 48, right: 16, top: 40, bottom: 32 },
+      legend: { top: 0, data: [labels.actual, labels.expected], textStyle: textStyle },
+      grid: { left: 48, right: 16, top: big ? 56 : 40, bottom: big ? 40 : 32 },
       xAxis: { type: "category", data: times, axisLabel: { fontSize: fontSize } },
       yAxis: { type: "value", minInterval: 1, axisLabel: { fontSize: fontSize } },
       series: [
@@ -93,8 +94,8 @@
     bars.setOption({
       animation: false, textStyle: textStyle,
       tooltip: { trigger: "axis" },
-      legend: { data: series.map((s) => s.name), textStyle: textStyle },
-      grid: { left: 48, right: 16, top: 40, bottom: 32 },
+      legend: { top: 0, data: series.map((s) => s.name), textStyle: textStyle },
+      grid: { left: 48, right: 16, top: big ? 56 : 40, bottom: big ? 40 : 32 },
       xAxis: { type: "category", data: names, axisLabel: { fontSize: fontSize } },
       yAxis: { type: "value", minInterval: 1, axisLabel: { fontSize: fontSize } },
       series: series,
