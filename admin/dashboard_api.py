@@ -25,7 +25,8 @@ def todays_figures() -> LiveFigures:
     settings = current_app.config["MUSEUM"]
     now = utcnow()
     early = timedelta(minutes=settings.ENTRY_GRACE_BEFORE_MIN)
-    return read_live_figures(now.astimezone(settings.tz).date(), now, settings.tz, early)
+    day = now.astimezone(settings.tz).date()
+    return read_live_figures(day, now, settings.tz, early, settings.LIVE_SNAPSHOT_SECONDS)
 
 
 def name_in_language(gate) -> str:

@@ -9,7 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, cast, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 
+from admin.models import LiveSnapshot
 from booking.models import PLACE_HOLDING_STATES, Booking, NoShow, NoShowKind, Ticket
 from gate.models import Device, Direction, Gate, Occupancy, Scan, Verdict
 from museum import db
@@ -122,9 +124,13 @@ class LiveFigures:
         return sum(max(w.booked - w.admitted, 0) for w in self.windows if w.ends > self.now)
 
 
-def read_live_figures(day: date, now: datetime, tz: ZoneInfo, early_entry: timedelta = timedelta(0)) -> LiveFigures:
+def read_live_figures(
+    day: date, now: datetime, tz: ZoneInfo, early_entry: timedelta = timedelta(0), snapshot_age: float = 0
+) -> LiveFigures:
     """Everything the dashboard shows for ``day`` as of ``now``; arrivals are counted from ``early_entry``
-    before the first window (gates admit that early)."""
+    before the first window (gates admit that early). The aggregates over the whole day (each window's
+    admitted and no-shows, arrivals per quarter hour) come from a snapshot shared by all workers when it is
+    younger than ``snapshot_age`` seconds (0: always worked out afresh); the rest is read every time."""
     session = db.session()
     venues = [
         VenueFigures(
@@ -146,8 +152,24 @@ def read_live_figures(day: date, now: datetime, tz: ZoneInfo, early_entry: timed
     ]
     is_open = session.scalar(select(Day.open).where(Day.date == day))
     is_open = open_by_default(day) if is_open is None else is_open
-    windows = _windows(day, tz)
-    gates = _gates(day, now, windows, is_open)
+    slots = session.scalars(select(Slot).where(Slot.date == day).order_by(Slot.start_time, Slot.id)).unique().all()
+    span = _quarter_hours([(local_datetime(day, s.start_time, tz), local_datetime(day, s.end_time, tz)) for s in slots],
+                          early_entry)  # fmt: skip
+    counted = _counted(day, now, span, snapshot_age)
+    windows = [
+        WindowFigures(
+            id=slot.id,
+            venue=slot.venue.key,
+            starts=local_datetime(day, slot.start_time, tz),
+            ends=local_datetime(day, slot.end_time, tz),
+            capacity=slot.capacity,
+            booked=slot.booked,
+            admitted=counted.admitted.get(slot.id, 0),
+            no_shows=counted.no_shows.get(slot.id, 0),
+        )
+        for slot in slots
+    ]
+    gates = _gates(now, windows, is_open, counted)
     latest_conflict, conflicts = session.execute(
         select(func.max(Scan.id), func.count(Scan.id)).where(Scan.visit_date == day, Scan.conflict.is_not(None))
     ).one()
@@ -159,68 +181,95 @@ def read_live_figures(day: date, now: datetime, tz: ZoneInfo, early_entry: timed
         venues=venues,
         windows=windows,
         gates=gates,
-        arrivals=_arrivals(windows, now, early_entry),
+        arrivals=_arrivals(windows, span, counted.arrivals),
         conflicts=conflicts,
         latest_conflict=latest_conflict,
         scheduler_leader=leader.holder if leader is not None and leader.expires_at >= now else None,
     )
 
 
-def _windows(day: date, tz: ZoneInfo) -> list[WindowFigures]:
-    session = db.session()
-    slots = session.scalars(select(Slot).where(Slot.date == day).order_by(Slot.start_time, Slot.id)).unique().all()
-    admitted = dict(
-        session.execute(
-            select(Booking.slot_id, func.sum(Ticket.admitted))
-            .join(Ticket, Ticket.booking_id == Booking.id)
-            .where(Ticket.visit_date == day, Booking.visit_date == day, Booking.status.in_(PLACE_HOLDING_STATES))
-            .group_by(Booking.slot_id)
-        ).all()
-    )
-    no_shows = dict(
-        session.execute(
-            select(Booking.slot_id, func.count(NoShow.id))
-            .join(Booking, Booking.id == NoShow.booking_id)
-            .where(NoShow.visit_date == day, NoShow.kind == NoShowKind.ABSENT)
-            .group_by(Booking.slot_id)
-        ).all()
-    )
-    return [
-        WindowFigures(
-            id=slot.id,
-            venue=slot.venue.key,
-            starts=local_datetime(day, slot.start_time, tz),
-            ends=local_datetime(day, slot.end_time, tz),
-            capacity=slot.capacity,
-            booked=slot.booked,
-            admitted=int(admitted.get(slot.id) or 0),
-            no_shows=int(no_shows.get(slot.id) or 0),
-        )
-        for slot in slots
-    ]
+@dataclass(frozen=True)
+class Counted:
+    """The aggregates over many rows: people admitted and no-shows per window, admitted per quarter-hour
+    index, and per gate (by id) its last minutes (in 5 min, in 15 min, refused 15 min) and refusals by reason."""
+
+    admitted: dict[int, int]
+    no_shows: dict[int, int]
+    arrivals: dict[int, int]
+    gates: dict[int, tuple[int, int, int]]
+    refusals: dict[int, dict[str, int]]
+
+    FIELDS = ("admitted", "no_shows", "arrivals", "gates", "refusals")
+
+    def as_json(self) -> dict:
+        return {name: {str(key): value for key, value in getattr(self, name).items()} for name in self.FIELDS}
+
+    @classmethod
+    def of_json(cls, data: dict) -> Counted:
+        read = {name: {int(key): value for key, value in data[name].items()} for name in cls.FIELDS}
+        read["gates"] = {key: tuple(value) for key, value in read["gates"].items()}
+        return cls(**read)
 
 
-def _gates(day: date, now: datetime, windows: list[WindowFigures], is_open: bool) -> list[GateFigures]:
+def _counted(day: date, now: datetime, span: list[datetime], snapshot_age: float) -> Counted:
+    """The day's aggregates, from the shared snapshot if it is fresh and about the same quarter hours."""
     session = db.session()
-    rows = session.execute(
-        select(
-            Gate.id,
-            Gate.key,
-            Gate.name,
-            Gate.name_en,
-            Gate.active,
-            Venue.key.label("venue"),
-            select(func.max(Scan.scanned_at)).where(Scan.gate_id == Gate.id).scalar_subquery().label("last_scan"),
-            select(func.max(Device.last_seen_at)).where(Device.gate_id == Gate.id).scalar_subquery().label("seen"),
-        )
-        .join(Venue, Venue.id == Gate.venue_id)
-        .order_by(Gate.id)
+    origin = span[0].isoformat() if span else ""
+    if snapshot_age > 0:
+        row = session.execute(select(LiveSnapshot.computed_at, LiveSnapshot.figures).where(LiveSnapshot.day == day))
+        row = row.first()
+        fresh = row is not None and timedelta(0) <= now - row.computed_at < timedelta(seconds=snapshot_age)
+        if fresh and row.figures.get("origin") == origin:
+            return Counted.of_json(row.figures)
+    counted = _count_day(day, now, span)
+    if snapshot_age > 0:
+        _store_snapshot(day, now, {"origin": origin, **counted.as_json()})
+    return counted
+
+
+def _store_snapshot(day: date, now: datetime, figures: dict) -> None:
+    dialect = postgresql if db.session().get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(LiveSnapshot).values(day=day, computed_at=now, figures=figures)
+    statement = statement.on_conflict_do_update(
+        index_elements=[LiveSnapshot.day], set_={"computed_at": now, "figures": figures}
+    )
+    with db.write_transaction() as session:
+        session.execute(statement)
+
+
+def _count_day(day: date, now: datetime, span: list[datetime]) -> Counted:
+    session = db.session()
+    admitted = session.execute(
+        select(Booking.slot_id, func.sum(Ticket.admitted))
+        .join(Ticket, Ticket.booking_id == Booking.id)
+        .where(Ticket.visit_date == day, Booking.visit_date == day, Booking.status.in_(PLACE_HOLDING_STATES))
+        .group_by(Booking.slot_id)
     ).all()
-    ids = [row.id for row in rows]
+    no_shows = session.execute(
+        select(Booking.slot_id, func.count(NoShow.id))
+        .join(Booking, Booking.id == NoShow.booking_id)
+        .where(NoShow.visit_date == day, NoShow.kind == NoShowKind.ABSENT)
+        .group_by(Booking.slot_id)
+    ).all()
+    arrivals = _arrivals_per_bucket(span[0], min(now, span[-1] + BUCKET)) if span else []
+    gates, refusals = _gate_minutes(now)
+    return Counted(
+        {slot_id: int(n or 0) for slot_id, n in admitted},
+        {slot_id: int(n or 0) for slot_id, n in no_shows},
+        dict(arrivals),
+        gates,
+        refusals,
+    )
+
+
+def _gate_minutes(now: datetime) -> tuple[dict[int, tuple[int, int, int]], dict[int, dict[str, int]]]:
+    """Each gate's entries in the last 5 and 15 minutes, refusals in the last 15, and those by reason."""
+    session = db.session()
+    ids = list(session.scalars(select(Gate.id)))
     five, fifteen = now - timedelta(minutes=5), now - timedelta(minutes=15)
     admitted_in = (Scan.direction == Direction.IN) & (Scan.verdict == Verdict.ADMITTED)
     recent = {
-        row.gate_id: row
+        row.gate_id: (int(row.in_5), int(row.in_15), int(row.refused))
         for row in session.execute(
             select(
                 Scan.gate_id,
@@ -241,10 +290,29 @@ def _gates(day: date, now: datetime, windows: list[WindowFigures], is_open: bool
         .order_by(Scan.gate_id, func.count(Scan.id).desc())
     ):
         reasons.setdefault(gate_id, {})[reason or "unknown"] = count
+    return recent, reasons
+
+
+def _gates(now: datetime, windows: list[WindowFigures], is_open: bool, counted: Counted) -> list[GateFigures]:
+    session = db.session()
+    rows = session.execute(
+        select(
+            Gate.id,
+            Gate.key,
+            Gate.name,
+            Gate.name_en,
+            Gate.active,
+            Venue.key.label("venue"),
+            select(func.max(Scan.scanned_at)).where(Scan.gate_id == Gate.id).scalar_subquery().label("last_scan"),
+            select(func.max(Device.last_seen_at)).where(Device.gate_id == Gate.id).scalar_subquery().label("seen"),
+        )
+        .join(Venue, Venue.id == Gate.venue_id)
+        .order_by(Gate.id)
+    ).all()
     opening = _opening_hours(windows)
     gates = []
     for row in rows:
-        counts = recent.get(row.id)
+        counts = counted.gates.get(row.id, (0, 0, 0))
         contact = max((moment for moment in (row.last_scan, row.seen) if moment is not None), default=None)
         museum_open = is_open and opening is not None and opening[0] <= now < opening[1]
         venue_open = museum_open and any(w.venue == row.venue and w.starts <= now < w.ends for w in windows)
@@ -256,10 +324,10 @@ def _gates(day: date, now: datetime, windows: list[WindowFigures], is_open: bool
                 name_en=row.name_en,
                 venue=row.venue,
                 active=row.active,
-                in_last_5_min=int(counts.in_5) if counts else 0,
-                in_last_15_min=int(counts.in_15) if counts else 0,
-                refused_last_15_min=int(counts.refused) if counts else 0,
-                refusals=reasons.get(row.id, {}),
+                in_last_5_min=counts[0],
+                in_last_15_min=counts[1],
+                refused_last_15_min=counts[2],
+                refusals=counted.refusals.get(row.id, {}),
                 last_scan_at=row.last_scan,
                 last_contact_at=contact,
                 silent=bool(silent),
@@ -274,24 +342,22 @@ def _opening_hours(windows: list[WindowFigures]) -> tuple[datetime, datetime] | 
     return min(w.starts for w in windows), max(w.ends for w in windows)
 
 
-def _arrivals(windows: list[WindowFigures], now: datetime, early_entry: timedelta) -> Arrivals:
-    opening = _opening_hours(windows)
-    if opening is None:
-        return Arrivals([], [], [])
-    first, last = opening
-    first -= early_entry
+def _quarter_hours(windows: list[tuple[datetime, datetime]], early_entry: timedelta) -> list[datetime]:
+    """The starts of the quarter hours from ``early_entry`` before the first window to the last one's end."""
+    if not windows:
+        return []
+    first, last = min(start for start, _ in windows) - early_entry, max(end for _, end in windows)
     first -= timedelta(minutes=first.minute % 15, seconds=first.second, microseconds=first.microsecond)
-    count = max(1, -(-(last - first) // BUCKET))
-    starts = [first + BUCKET * index for index in range(count)]
-    expected = [0.0] * count
+    return [first + BUCKET * index for index in range(max(1, -(-(last - first) // BUCKET)))]
+
+
+def _arrivals(windows: list[WindowFigures], starts: list[datetime], arrived: dict[int, int]) -> Arrivals:
+    expected = [0.0] * len(starts)
     for window in windows:
         covered = [i for i, start in enumerate(starts) if window.starts <= start < window.ends]
         for index in covered:
             expected[index] += window.booked / len(covered)
-    actual = [0] * count
-    for index, arrived in _arrivals_per_bucket(first, min(now, last)):
-        if 0 <= index < count:
-            actual[index] = arrived
+    actual = [arrived.get(index, 0) for index in range(len(starts))]
     return Arrivals(starts, actual, _whole_numbers(expected))
 
 

@@ -132,3 +132,14 @@ class AlertAck(Base):
     acknowledged_by: Mapped[str] = mapped_column(String(254))
     acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     note: Mapped[str] = mapped_column(String(300), default="")
+
+
+class LiveSnapshot(Base):
+    """The day's slow live figures (each window's admitted and no-shows, arrivals per quarter hour) as last
+    worked out, so that many dashboards polling cost one computation every few seconds, not one each."""
+
+    __tablename__ = "live_snapshots"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    figures: Mapped[dict] = mapped_column(JSON)

@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from datetime import time as time_of_day
 from datetime import timedelta
 from pathlib import Path
 
@@ -61,7 +62,8 @@ def prepare(database_url: str, tickets: int, scanners: int) -> tuple[list[str], 
     with app.app_context():
         now = local_now(app.config["MUSEUM"].tz)
         start = (now - timedelta(minutes=10)).time().replace(second=0, microsecond=0)
-        end = min((now + timedelta(hours=3)).time(), now.time().replace(hour=23, minute=59, second=0, microsecond=0))
+        later = now + timedelta(hours=3)
+        end = later.time().replace(second=0, microsecond=0) if later.date() == now.date() else time_of_day(23, 59)
         with db.write_transaction() as session:
             admin = Account(email="admin@bench", name="admin", password_hash=generate_password_hash("x"),
                             role=Role.ADMIN)  # fmt: skip
@@ -95,15 +97,16 @@ def prepare(database_url: str, tickets: int, scanners: int) -> tuple[list[str], 
 
 
 def run_scanner_group(
-    port: int, work: list[tuple[str, list[str]]], warm_up: bool = False
+    port: int, work: list[tuple[str, list[str]]], warm_up: bool = False, round_name: str = ""
 ) -> list[tuple[float, str, bool]]:
-    """One process: a thread per scanner; each scans its codes, re-scanning 10% of them later."""
+    """One process: a thread per scanner; each scans its codes, re-scanning 10% of them later. Nonces are
+    unique per round (``round_name``), as a device's own counter never repeats."""
     results: list[tuple[float, str, bool]] = []
     lock = threading.Lock()
 
     def scanner(token: str, codes: list[str]):
         rng = random.Random(token)
-        nonce_prefix = "warm-up" if warm_up else "rush"
+        nonce_prefix = ("warm-up" if warm_up else "rush") + round_name
         duplicates = rng.sample(codes, len(codes) // 10)
         queue = [(code, False) for code in codes]
         for index, code in enumerate(duplicates):  # each duplicate comes some time after its first scan

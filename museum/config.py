@@ -57,6 +57,10 @@ class Settings:
     GROUP_CHANGE_DEADLINE_HOURS: int = 24
     #: Gates admit a ticket from this many minutes before its window starts.
     ENTRY_GRACE_BEFORE_MIN: int = 30
+    #: The dashboard's per-window and per-quarter-hour figures (aggregates over the whole day's tickets and
+    #: scans) are worked out at most this often, by one worker for all (0: on every request). Inside now,
+    #: the gates and the alerts are always read afresh.
+    LIVE_SNAPSHOT_SECONDS: int = 2
     #: Whether a visitor who went out may come back in on the same ticket.
     REENTRY_ALLOWED: bool = False
     #: No-shows: a booking's window ends, plus this grace, before its absent persons count as no-shows;
@@ -204,6 +208,7 @@ def _validate(settings: Settings) -> None:
         "NO_SHOW_GRACE_MIN",
         "BAN_DAYS",
         "LATE_CANCEL_BEFORE_START_MIN",
+        "LIVE_SNAPSHOT_SECONDS",
     ):
         if getattr(settings, name) < 0:
             raise ConfigError(f"MUSEUM_{name} must not be negative")

@@ -1,6 +1,7 @@
 """alert acks, gate names in English, desk bookings
 
-Acknowledged operations alerts (one per day, cause and subject), each gate's English name, and for
+Acknowledged operations alerts (one per day, cause and subject), the dashboard's shared snapshot of the
+day's slow figures, each gate's English name, and for
 bookings made at the help desk their channel and a contact phone as a keyed blind index with its mask; a
 group leader's phone gets a blind index too, so the desk can find a group by it.
 
@@ -32,6 +33,13 @@ def upgrade() -> None:
         sa.Column("note", sa.String(length=300), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_acks")),
         sa.UniqueConstraint("day", "code", "subject", name=op.f("uq_alert_acks_day_code_subject")),
+    )
+    op.create_table(
+        "live_snapshots",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("computed_at", museum.db.UTCDateTime(), nullable=False),
+        sa.Column("figures", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_live_snapshots")),
     )
     with op.batch_alter_table("bookings", schema=None) as batch_op:
         batch_op.add_column(sa.Column("channel", sa.String(length=12), server_default="online", nullable=False))
@@ -75,4 +83,5 @@ def downgrade() -> None:
         batch_op.drop_column("contact_phone_digest")
         batch_op.drop_column("channel")
 
+    op.drop_table("live_snapshots")
     op.drop_table("alert_acks")
