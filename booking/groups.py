@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.group_members import CheckedMember, MemberInput, check_members
+from booking.identity import normalise_mobile, phone_digest
 from booking.models import (
     ACTIVE_GROUP_STATES,
     Booking,
@@ -85,6 +86,13 @@ def mask_phone(number: str) -> str:
     keep_end = 4 if len(number) > 8 else 2
     keep_start = 3 if len(number) > 8 else 1
     return number[:keep_start] + "*" * (len(number) - keep_start - keep_end) + number[-keep_end:]
+
+
+def leader_phone_digest(phone: str) -> str | None:
+    """The blind index the help desk finds a group by: for a mainland mobile only (None for another
+    number), the same as a desk booking's contact phone gets."""
+    mobile = normalise_mobile(phone)
+    return phone_digest(mobile, id_hmac_key()) if mobile else None
 
 
 def _clean_phone(phone: str) -> str | None:
@@ -271,7 +279,8 @@ def create_group(account: Account, request: GroupRequest) -> GroupBooking:
             group = GroupBooking(
                 booking_id=booking.id, account_id=account.id, organisation=organisation, organisation_key=key,
                 kind=kind, leader_name=leader, leader_phone_masked=mask_phone(phone),
-                leader_phone_sealed=seal_text(phone, PHONE_SEAL), status=GroupStatus.PENDING,
+                leader_phone_sealed=seal_text(phone, PHONE_SEAL), leader_phone_digest=leader_phone_digest(phone),
+                status=GroupStatus.PENDING,
                 visit_date=slot.date, party_size=len(members), created_at=utcnow(),
             )  # fmt: skip
             session.add(group)

@@ -107,6 +107,25 @@ def id_digest(kind: IdType, clean: str, hmac_key: bytes) -> str:
     return hmac.new(hmac_key, f"{kind.value}:{clean}".encode(), hashlib.sha256).hexdigest()
 
 
+#: A mainland mobile number, with or without the country code (+86, 0086 or 86) before it.
+_MAINLAND_MOBILE = re.compile(r"(?:\+86|0086|86)?(1[3-9][0-9]{9})")
+
+
+def normalise_mobile(number: str) -> str | None:
+    """A mainland mobile number as its 11 digits (full-width digits, spaces, dashes, dots, brackets and the
+    country code go), or None when it is not one. One phone has one blind index however it was typed."""
+    clean = re.sub(r"[\s().-]", "", unicodedata.normalize("NFKC", number or ""))
+    match = _MAINLAND_MOBILE.fullmatch(clean)
+    return match.group(1) if match else None
+
+
+def phone_digest(mobile: str, hmac_key: bytes) -> str:
+    """The keyed blind index of a normalised mobile number (see :func:`normalise_mobile`): the help desk
+    finds bookings by it, and the number itself is never stored. Prefixed so that it can never equal an
+    ID document's digest."""
+    return hmac.new(hmac_key, f"phone:{mobile}".encode(), hashlib.sha256).hexdigest()
+
+
 def mask_number(kind: IdType, clean: str) -> str:
     if kind is IdType.CN_ID:
         return clean[:3] + "*" * 11 + clean[-4:]

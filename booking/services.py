@@ -17,6 +17,7 @@ from booking.models import Ban, Booking, BookingStatus, Person, Ticket
 from booking.persons import CheckedVisitor, VisitorInput, check_visitor, id_hmac_key, lock_account, resolve_persons
 from booking.rules import booking_ends_at, cancel_deadline, release_at
 from museum import db
+from museum.audit import record_event
 from museum.capacity import release_places, take_places
 from museum.clock import utcnow
 from museum.codes import TicketClaims, encode_code, new_reference
@@ -194,6 +195,14 @@ _INSERT_BOOKING = insert(Booking.__table__).returning(Booking.id)
 _INSERT_TICKETS = insert(Ticket.__table__).returning(Ticket.id, sort_by_parameter_order=True)
 
 
+@dataclass(frozen=True)
+class Contact:
+    """A phone number given at the help desk, as a booking keeps it: its blind index and its mask."""
+
+    digest: str
+    masked: str
+
+
 def write_booking(
     session: Session,
     account: Account,
@@ -201,9 +210,17 @@ def write_booking(
     visitors: list[CheckedVisitor],
     signed: list[tuple[str, str]],
     settings: Settings,
+    *,
+    pool: PoolKind = PoolKind.INDIVIDUAL,
+    channel: str = "online",
+    contact: Contact | None = None,
+    account_limit: bool = True,
 ) -> Booking:
     """The write part of a booking, in plain statements; the slot's places are taken last.
 
+    Online bookings take individual places and count against the account's daily limit; the help desk
+    books from another ``pool`` (the reserve) for an account of its own, where ``account_limit`` does not
+    apply, with its ``channel`` and the caller's ``contact`` phone. Every other recheck is the same.
     Returns the booking as written, built in memory (not attached to the session): reading it back
     would cost three more queries on the busiest path of the system.
     """
@@ -219,7 +236,7 @@ def write_booking(
         raise banned_refusal(banned_until)
     if already_booked:
         raise _already_booked(session, slot.date, visitors)
-    if bookings_today >= settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY:
+    if account_limit and bookings_today >= settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY:
         raise DomainError(
             "limit_reached", f"An account can make {settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY} bookings per day."
         )
@@ -232,12 +249,14 @@ def write_booking(
         account=account,
         slot_id=slot.id,
         slot=slot,
-        pool_kind=PoolKind.INDIVIDUAL,
+        pool_kind=pool,
         visit_date=slot.date,
         party_size=len(persons),
         status=BookingStatus.CONFIRMED,
         created_at=utcnow(),
-        channel="online",
+        channel=channel,
+        contact_phone_digest=contact.digest if contact else None,
+        contact_phone_masked=contact.masked if contact else None,
     )
     booking.id = session.connection().execute(_INSERT_BOOKING, _columns(booking, Booking)).scalar_one()
     booking.tickets = [
@@ -271,7 +290,7 @@ def write_booking(
         ticket.id = ticket_id
     # Places last: the slot's counter row is the one every booking of the slot waits for, so it is
     # held only from here to the commit. (A full slot rolls the rows above back.)
-    take_places(session, slot.date, slot.id, PoolKind.INDIVIDUAL, len(persons))
+    take_places(session, slot.date, slot.id, pool, len(persons))
     return booking
 
 
@@ -316,15 +335,21 @@ def cancel_refusal(actor: Account, booking: Booking, now: datetime) -> DomainErr
     return None
 
 
-def cancel_booking(actor: Account, booking_id: int) -> Booking:
+def cancel_booking(actor: Account, booking_id: int, reason: str = "") -> Booking:
     """Cancel a booking: its places go back to the pool and its tickets' codes are revoked.
 
-    The owner may cancel until the deadline; ops and admins at any time. Raises 404 for another
-    visitor's booking, ``cancel_deadline_passed``, ``already_admitted``. Cancelling twice is harmless.
+    The owner may cancel until the deadline; ops and admins at any time, and their cancelling someone
+    else's booking is audited (``booking.cancel``, with the ``reason`` given). Raises 404 for another
+    visitor's booking and for a group's (groups are cancelled as groups), ``cancel_deadline_passed``,
+    ``already_admitted``. Cancelling twice is harmless.
     """
     with db.write_transaction() as session:
         booking = session.get(Booking, booking_id)
-        if booking is None or (booking.account_id != actor.id and actor.role not in STAFF_ROLES):
+        if (
+            booking is None
+            or booking.pool_kind is PoolKind.GROUP
+            or (booking.account_id != actor.id and actor.role not in STAFF_ROLES)
+        ):
             raise NotFound("booking")
         if booking.status is BookingStatus.CANCELLED:
             return booking
@@ -352,6 +377,11 @@ def cancel_booking(actor: Account, booking_id: int) -> Booking:
             release_places(session, booking.visit_date, booking.slot_id, booking.pool_kind, booking.party_size)
             if booking.account_id == actor.id:
                 count_late_cancel(session, booking, booking.tickets, now)
+            else:
+                record_event(session, actor.email, "booking.cancel", f"booking:{booking.id}",
+                             {"status": BookingStatus.CONFIRMED.value},
+                             {"status": BookingStatus.CANCELLED.value, "places": booking.party_size,
+                              "pool": booking.pool_kind.value}, reason)  # fmt: skip
     if changed:
         places_freed(booking.slot_id)
     return _load_booking(booking_id)

@@ -9,6 +9,7 @@ nonce: the same nonce again returns the first verdict.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -103,13 +104,17 @@ def _settings() -> Settings:
     return current_app.config["MUSEUM"]
 
 
-def scan(actor: ScanActor, request: ScanRequest) -> ScanOutcome:
+def scan(
+    actor: ScanActor, request: ScanRequest, on_recorded: Callable[[Session, ScanOutcome], None] | None = None
+) -> ScanOutcome:
     """Decide on one scan and record it (one transaction).
 
     Raises ``Invalid`` for an unknown gate and 409 ``nonce_reused`` when this device or login sent the
     nonce before with another code or direction; the same scan again gets its first answer. (A repeat is
     found when its row is inserted, and everything it did is rolled back: repeats are rare, and the
-    busy path saves a query.)
+    busy path saves a query.) ``on_recorded`` is called in the scan's transaction with its final outcome,
+    for what must commit with it (the help desk's audit event of an admission by hand); a repeat's
+    rollback takes that back too.
     """
     keys = public_keys()  # before the transaction: the very first call may have to create the key
     try:
@@ -132,6 +137,8 @@ def scan(actor: ScanActor, request: ScanRequest) -> ScanOutcome:
                 outcome.scan_id = insert_scan(session, row)
                 # Counted out of the day they came in (a visit may pass midnight).
                 exit_(session, gate.venue_id, outcome.ticket.visit_date, outcome.admitted)
+            if on_recorded is not None:
+                on_recorded(session, outcome)
     except NonceTaken:
         return check_same_scan(scan_by_nonce(actor, request.nonce), request, keys)
     return outcome

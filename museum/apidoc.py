@@ -217,6 +217,7 @@ _TAGS = {
     "admin.api": "operations",
     "admin.groups_api": "operations",
     "admin.scheduler_api": "scheduler",
+    "admin.desk_api": "help desk",
     "booking.waitlist_api": "visitors",
     "gate.api": "gates",
 }

@@ -123,6 +123,8 @@ def _register_blueprints(app: Flask) -> None:
     from admin.api import bp as admin_api
     from admin.dashboard_api import bp as admin_live_api
     from admin.dashboard_views import bp as admin_dashboard_pages
+    from admin.desk_api import bp as admin_desk_api
+    from admin.desk_views import bp as admin_desk_pages
     from admin.group_views import bp as admin_group_pages
     from admin.groups_api import bp as admin_groups_api
     from admin.scheduler_api import bp as admin_scheduler_api
@@ -140,8 +142,19 @@ def _register_blueprints(app: Flask) -> None:
     from museum.apidoc import bp as openapi
     from museum.views import bp as accounts_pages
 
-    apis = (accounts_api, booking_api, groups_api, waitlist_api, admin_api, admin_groups_api, admin_scheduler_api,
-            admin_live_api, gate_api, openapi)  # fmt: skip
+    apis = (
+        accounts_api,
+        booking_api,
+        groups_api,
+        waitlist_api,
+        admin_api,
+        admin_groups_api,
+        admin_scheduler_api,
+        admin_live_api,
+        admin_desk_api,
+        gate_api,
+        openapi,
+    )
     for api in apis:
         csrf.exempt(api)  # bearer clients have no cookie to forge; cookie sessions are checked below
         app.register_blueprint(api)
@@ -154,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_dashboard_pages)
     app.register_blueprint(admin_group_pages)
     app.register_blueprint(admin_scheduler_pages)
+    app.register_blueprint(admin_desk_pages)
     app.register_blueprint(gate_pages)
     back_office_menu.register(app)
 
