@@ -122,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     from admin import navigation as back_office_menu
     from admin.api import bp as admin_api
     from admin.audit_views import bp as admin_audit_pages
+    from admin.calendar_views import bp as admin_calendar_pages
     from admin.group_views import bp as admin_group_pages
     from admin.groups_api import bp as admin_groups_api
     from admin.scheduler_api import bp as admin_scheduler_api
@@ -152,6 +153,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(waitlist_pages)
     app.register_blueprint(admin_group_pages)
     app.register_blueprint(admin_scheduler_pages)
+    app.register_blueprint(admin_calendar_pages)
     app.register_blueprint(admin_audit_pages)
     app.register_blueprint(gate_pages)
     back_office_menu.register(app)
