@@ -6,7 +6,8 @@ from flask import Blueprint, current_app
 from pydantic import TypeAdapter, ValidationError
 
 from admin import services
-from admin.schemas import DayAnswer, DayChange, NewSlot, SlotChange
+from admin.calendar_overview import month_bounds, summarise_days
+from admin.schemas import CalendarAnswer, CalendarDayAnswer, DayAnswer, DayChange, MonthQuery, NewSlot, SlotChange
 from booking.schemas import SlotAnswer
 from museum.apidoc import endpoint, only
 from museum.auth import current_account
@@ -56,3 +57,18 @@ def set_day(date: str, json: DayChange):
     if "capacity" in json.model_fields_set:
         row = services.set_day_capacity(actor, day, json.capacity, json.reason)
     return DayAnswer.of(row)
+
+
+@bp.get("/calendar")
+@endpoint(CalendarAnswer, who=OPS)
+def calendar_month(query: MonthQuery):
+    """A month of the calendar: each day open or closed and why, its places and bookings per pool, and the
+    quota rules that apply to it (as the back office's calendar shows them)."""
+    if query.month:
+        year, month = int(query.month[:4]), int(query.month[5:])
+    else:
+        today = utcnow().astimezone(_settings().tz).date()
+        year, month = today.year, today.month
+    first, last = month_bounds(year, month)
+    days = summarise_days(first, last)
+    return CalendarAnswer(month=f"{year:04d}-{month:02d}", days=[CalendarDayAnswer.of(day) for day in days])

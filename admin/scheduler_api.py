@@ -3,7 +3,9 @@ jobs with "run now" and their history, the audit log, and bans."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, request
 
 from admin import rule_book
 from admin.calendar_templates import WindowSpec, list_templates, save_template
@@ -34,7 +36,7 @@ from admin.scheduler_schemas import (
 from booking.conduct import lift_ban, list_bans
 from museum import jobs
 from museum.apidoc import endpoint, only
-from museum.audit import list_events
+from museum.audit import day_range, list_events
 from museum.auth import current_account
 from museum.clock import utcnow
 from museum.models import Role
@@ -166,9 +168,19 @@ def job_runs(job_id: str):
 @bp.get("/audit")
 @endpoint(EventsAnswer, who=OPS)
 def audit(query: AuditQuery):
-    """The audit log of one object (`slot:ID`, `group:ID`, `day:YYYY-MM-DD`, …), newest first."""
-    events = list_events(query.object or None, query.limit or 200)
-    return EventsAnswer(events=[EventAnswer.of(event, _tz()) for event in events])
+    """The audit log, newest first: of one object (`slot:ID`, `group:ID`, `day:YYYY-MM-DD`, …), by an actor, of
+    an action, between two days; each filter narrows it. When more events match than `limit`, the answer's
+    `Link` header names the next page (`rel="next"`, with `before_id`)."""
+    limit = query.limit or 200
+    since, before = day_range(query.from_, query.to, _tz())
+    events = list_events(query.object or None, limit + 1, actor=query.actor or None, action=query.action or None,
+                         since=since, before=before, before_id=query.before_id)  # fmt: skip
+    answer = EventsAnswer(events=[EventAnswer.of(event, _tz()) for event in events[:limit]])
+    if len(events) <= limit:
+        return answer
+    following = {key: value for key, value in request.args.items() if key != "before_id"}
+    following["before_id"] = str(events[limit - 1].id)
+    return answer, 200, {"Link": f'<{request.path}?{urlencode(following)}>; rel="next"'}
 
 
 @bp.get("/bans")

@@ -269,6 +269,14 @@ class AuditQuery(RequestModel):
         120, description="`slot:ID`, `group:ID`, `day:YYYY-MM-DD`, `rule:ID`, `ban:ID`; every event when left out."
     )
     limit: whole_number(1, 500) = optional(description="At most this many (default 200).")
+    actor: str = optional_text(254, description="Only events by this actor (exactly: an e-mail, `rule:NAME`, …).")
+    action: str = optional_text(60, description="Only events of this action (exactly: `day.open`, `slot.pools`, …).")
+    from_: MuseumDate = optional(alias="from", description="Only events from this day on (museum time).")
+    to: MuseumDate = optional(description="Only events until the end of this day (museum time).")
+    before_id: RowId = optional(
+        description='The next page: only events older than this one (the `Link: <…>; rel="next"` header of an '
+        "answer that has more gives it)."
+    )
 
 
 class EventAnswer(AnswerModel):

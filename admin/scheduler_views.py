@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -165,7 +167,11 @@ def _values_posted(body: dict) -> dict:
 def new_rule():
     """Write a rule, see exactly what it would change, then save it."""
     if request.method == "GET":
-        return _render_form({"active": True, "priority": "100", "params": {}, "pools": {}, "weekdays": []})
+        values = {"active": True, "priority": "100", "params": {}, "pools": {}, "weekdays": []}
+        # Prefilled from a link (the calendar's "new rule for this day"): only well-formed dates are taken.
+        values.update({key: request.args[key] for key in ("date_from", "date_to")
+                       if re.fullmatch(r"20[0-9]{2}-[0-9]{2}-[0-9]{2}", request.args.get(key, ""))})  # fmt: skip
+        return _render_form(values)
     return _preview_or_save(None)
 
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from admin.calendar_overview import DayReason, DaySummary
+from admin.models import QuotaRule, RuleAction
 from admin.services import MAX_CAPACITY
+from booking.schemas import PoolAnswer
+from museum.holidays import DayType
 from museum.models import Day, PoolKind
 from museum.schemas import (
     AnswerModel,
@@ -102,3 +107,59 @@ class DayAnswer(AnswerModel):
             capacity=day.capacity,
             booked=day.booked,
         )
+
+
+# ---------------------------------------------------------------- the calendar
+
+#: A month of the museum's calendar, ``YYYY-MM``.
+Month = Annotated[str, Field(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", examples=["2026-07"])]
+
+
+class MonthQuery(RequestModel):
+    month: Month = optional(description="`YYYY-MM`; this month (museum time) when left out.")
+
+
+class CalendarRuleAnswer(AnswerModel):
+    id: int
+    name: str
+    action: RuleAction
+    venue: str | None = Field(description="The venue's key; null for every venue.")
+
+    @classmethod
+    def of(cls, rule: QuotaRule) -> CalendarRuleAnswer:
+        return cls(id=rule.id, name=rule.name, action=rule.action, venue=rule.venue.key if rule.venue else None)
+
+
+class CalendarDayAnswer(AnswerModel):
+    date: date
+    open: bool
+    reason: DayReason = Field(
+        description="Why it is open or closed: `open` (as its template says), `holiday_open` (a public holiday on a "
+        "weekday the museum closes), `opened_by_hand`, `opened_by_rule`, `closed_weekday`, `closed_date`, "
+        "`closed_by_hand`, `closed` (no windows for it)."
+    )
+    day_type: DayType = Field(description="`holiday`, `weekend`, or `workday` (make-up working days included).")
+    generated: bool = Field(description="The calendar has the day; otherwise it is shown as its template will make it.")
+    windows: int = Field(description="Entry windows (slots) on the day, every venue.")
+    capacity: int = Field(description="Places over all its windows and pools.")
+    booked: int
+    booked_percent: int | None = Field(description="`booked` of `capacity` in whole percent; null without places.")
+    day_capacity: int | None = Field(description="The day's own cap over all its slots, if it has one.")
+    pools: dict[PoolKind, PoolAnswer] = Field(description="Each pool kind summed over the day's windows.")
+    rules: list[CalendarRuleAnswer] = Field(description="The active quota rules whose dates and weekdays take it in.")
+
+    @classmethod
+    def of(cls, summary: DaySummary) -> CalendarDayAnswer:
+        pools = {kind: PoolAnswer(capacity=pool.capacity, booked=pool.booked, available=pool.available)
+                 for kind, pool in summary.pools.items()}  # fmt: skip
+        return cls(
+            date=summary.day, open=summary.is_open, reason=summary.reason, day_type=summary.day_type,
+            generated=summary.generated, windows=summary.windows, capacity=summary.capacity, booked=summary.booked,
+            booked_percent=summary.booked_percent, day_capacity=summary.day_capacity, pools=pools,
+            rules=[CalendarRuleAnswer.of(rule) for rule in summary.rules],
+        )  # fmt: skip
+
+
+class CalendarAnswer(AnswerModel):
+    month: str = Field(description="`YYYY-MM`.")
+    days: list[CalendarDayAnswer] = Field(description="Every day of the month, the first first.")

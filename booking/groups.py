@@ -560,8 +560,8 @@ def block(actor: Account, reason: str, until: date, organisation: str = "", acco
     return row
 
 
-def lift_block(actor: Account, block_id: int) -> None:
-    """End a block today. Raises 404."""
+def lift_block(actor: Account, block_id: int, reason: str = "") -> None:
+    """End a block today, with the reason (kept in the audit log). Raises 404."""
     with db.write_transaction() as session:
         row = session.get(GroupBlock, block_id)
         if row is None:
@@ -570,7 +570,7 @@ def lift_block(actor: Account, block_id: int) -> None:
         old = row.until
         row.until = min(row.until, yesterday)
         record_event(session, actor.email, "group.unblock", f"block:{row.id}", {"until": old.isoformat()},
-                     {"until": row.until.isoformat()})  # fmt: skip
+                     {"until": row.until.isoformat()}, (reason or "").strip()[:MAX_REASON_LENGTH])  # fmt: skip
 
 
 # ---------------------------------------------------------------- reading

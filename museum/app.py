@@ -121,6 +121,8 @@ class BearerlessCookieSessions(SecureCookieSessionInterface):
 def _register_blueprints(app: Flask) -> None:
     from admin import navigation as back_office_menu
     from admin.api import bp as admin_api
+    from admin.audit_views import bp as admin_audit_pages
+    from admin.calendar_views import bp as admin_calendar_pages
     from admin.dashboard_api import bp as admin_live_api
     from admin.dashboard_views import bp as admin_dashboard_pages
     from admin.desk_api import bp as admin_desk_api
@@ -168,6 +170,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_group_pages)
     app.register_blueprint(admin_scheduler_pages)
     app.register_blueprint(admin_desk_pages)
+    app.register_blueprint(admin_calendar_pages)
+    app.register_blueprint(admin_audit_pages)
     app.register_blueprint(gate_pages)
     back_office_menu.register(app)
 
