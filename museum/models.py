@@ -238,8 +238,13 @@ class AuditEvent(Base):
     """Who changed what, from which value to which, when and why."""
 
     __tablename__ = "audit_events"
-    #: The history of one object (a slot, a day, a group), newest first, without reading the whole log.
-    __table_args__ = (Index("ix_audit_events_target_at", "target", "at"),)
+    #: The history of one object (a slot, a day, a group), newest first, without reading the whole log; and
+    #: the log filtered by who or by what, newest first (the viewer's keyset paging is on id).
+    __table_args__ = (
+        Index("ix_audit_events_target_at", "target", "at"),
+        Index("ix_audit_events_actor_id", "actor", "id"),
+        Index("ix_audit_events_action_id", "action", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -3,7 +3,8 @@
 Acknowledged operations alerts (one per day, cause and subject), the dashboard's shared snapshot of the
 day's slow figures, each gate's English name, and for
 bookings made at the help desk their channel and a contact phone as a keyed blind index with its mask; a
-group leader's phone gets a blind index too, so the desk can find a group by it.
+group leader's phone gets a blind index too, so the desk can find a group by it; the audit log indexed
+by who and by what.
 
 Revision ID: 0007
 Revises: 0006
@@ -22,6 +23,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_events_actor_id", ["actor", "id"], unique=False)
+        batch_op.create_index("ix_audit_events_action_id", ["action", "id"], unique=False)
     op.create_table(
         "alert_acks",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -66,6 +70,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_events_action_id")
+        batch_op.drop_index("ix_audit_events_actor_id")
     with op.batch_alter_table("group_bookings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_group_bookings_leader_phone_digest"))
         batch_op.drop_column("leader_phone_digest")
