@@ -15,50 +15,12 @@ from datetime import date
 
 from booking.models import IdType
 from museum.clock import utcnow
+from museum.provinces import PROVINCES
 
 _CN_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CN_CHECK = "10X98765432"
 #: First two digits of a mainland resident ID: the province-level region.
-_CN_PROVINCES = frozenset(
-    [
-        "11",
-        "12",
-        "13",
-        "14",
-        "15",
-        "21",
-        "22",
-        "23",
-        "31",
-        "32",
-        "33",
-        "34",
-        "35",
-        "36",
-        "37",
-        "41",
-        "42",
-        "43",
-        "44",
-        "45",
-        "46",
-        "50",
-        "51",
-        "52",
-        "53",
-        "54",
-        "61",
-        "62",
-        "63",
-        "64",
-        "65",
-        "71",
-        "81",
-        "82",
-        "83",
-        "91",
-    ]
-)
+_CN_PROVINCES = frozenset(PROVINCES)
 #: Longest number a visitor may type (spaces and dashes included).
 MAX_ID_NUMBER_LENGTH = 40
 _FORMATS = {

@@ -13,6 +13,8 @@ from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from museum.provinces import PROVINCES
+
 #: Rate-limit counter storages the museum can use (see museum.ratelimit).
 RATELIMIT_STORAGES = ("museum+sqlite://", "redis://", "rediss://", "memory://", "memcached://")
 
@@ -85,6 +87,9 @@ class Settings:
     PUBLIC_URL: str = "http://127.0.0.1:5000"
     #: Reminders are sent at this time (museum time) the day before the visit.
     REMINDER_TIME: str = "18:00"
+    #: The museum's own province (the first two digits of its residents' IDs, see museum.provinces): reports
+    #: count visitors from outside it.
+    PROVINCE_CODE: str = "11"
     DEFAULT_LOCALE: str = "zh"
     #: How many proxies (load balancers) stand in front and set X-Forwarded-For/-Proto; 0 trusts none.
     PROXY_HOPS: int = 0
@@ -218,5 +223,7 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("MUSEUM_GROUP_MAX_DAYS_AHEAD must not be below MUSEUM_GROUP_MIN_DAYS_AHEAD")
     if not settings.RATELIMIT_STORAGE_URL.startswith(RATELIMIT_STORAGES):
         raise ConfigError(f"MUSEUM_RATELIMIT_STORAGE_URL must start with one of {', '.join(RATELIMIT_STORAGES)}")
+    if settings.PROVINCE_CODE not in PROVINCES:
+        raise ConfigError("MUSEUM_PROVINCE_CODE must be a province's two-digit code (11 Beijing, 31 Shanghai, …)")
     if settings.DEFAULT_LOCALE not in {"zh", "en"}:
         raise ConfigError("MUSEUM_DEFAULT_LOCALE must be zh or en")

@@ -22,11 +22,11 @@ TODAY = FROZEN_NOW.date()
 TOMORROW = TODAY + timedelta(days=1)
 
 
-def valid_cn_id(seed: int, born: date | None = None) -> str:
+def valid_cn_id(seed: int, born: date | None = None, region: str = "110101") -> str:
     """A mainland resident ID with a correct check digit, different for each seed (adults born 1980+, or
-    born on ``born``)."""
+    born on ``born``), of a person registered in ``region`` (six digits; the first two are the province)."""
     birth = born or date(1980, 1, 1) + timedelta(days=seed // 1000)
-    first17 = f"110101{birth:%Y%m%d}{seed % 1000:03d}"
+    first17 = f"{region}{birth:%Y%m%d}{seed % 1000:03d}"
     return first17 + cn_id_check_char(first17)
 
 
