@@ -218,6 +218,7 @@ _TAGS = {
     "admin.groups_api": "operations",
     "admin.scheduler_api": "scheduler",
     "admin.desk_api": "help desk",
+    "admin.report_api": "reports",
     "booking.waitlist_api": "visitors",
     "gate.api": "gates",
 }

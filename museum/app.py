@@ -129,6 +129,8 @@ def _register_blueprints(app: Flask) -> None:
     from admin.desk_views import bp as admin_desk_pages
     from admin.group_views import bp as admin_group_pages
     from admin.groups_api import bp as admin_groups_api
+    from admin.report_api import bp as admin_reports_api
+    from admin.report_views import bp as admin_report_pages
     from admin.scheduler_api import bp as admin_scheduler_api
     from admin.scheduler_views import bp as admin_scheduler_pages
     from booking.api import bp as booking_api
@@ -154,6 +156,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_scheduler_api,
         admin_live_api,
         admin_desk_api,
+        admin_reports_api,
         gate_api,
         openapi,
     )
@@ -172,6 +175,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_desk_pages)
     app.register_blueprint(admin_calendar_pages)
     app.register_blueprint(admin_audit_pages)
+    app.register_blueprint(admin_report_pages)
     app.register_blueprint(gate_pages)
     back_office_menu.register(app)
 
