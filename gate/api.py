@@ -13,7 +13,10 @@ from gate.schemas import (
     ConflictAnswer,
     Conflicts,
     DeviceAnswer,
+    Devices,
+    DevicesQuery,
     GateAnswer,
+    GateChange,
     Gates,
     NewDevice,
     NewDeviceAnswer,
@@ -123,8 +126,24 @@ def gates():
 @endpoint(GateAnswer, status=201, who=ADMIN, refusals=("gate_exists",))
 def create_gate(json: NewGate):
     """Register a gate."""
-    gate = devices.create_gate(current_account(), json.key, json.name, json.venue, json.kind.value)
+    gate = devices.create_gate(current_account(), json.key, json.name, json.venue, json.kind.value, json.name_en,
+                               json.active)  # fmt: skip
     return GateAnswer.of(gate), 201
+
+
+@bp.patch("/admin/gates/<gate_key>")
+@endpoint(GateAnswer, who=ADMIN)
+def update_gate(gate_key: str, json: GateChange):
+    """Change a gate's names, venue, kind or whether it is open (only the fields given); every worker applies
+    it within 5 seconds."""
+    return GateAnswer.of(devices.update_gate(current_account(), gate_key, json.changes()))
+
+
+@bp.get("/admin/devices")
+@endpoint(Devices, who=ADMIN)
+def list_devices(query: DevicesQuery):
+    """Every registered device, revoked ones too (never their tokens)."""
+    return Devices(devices=[DeviceAnswer.of(device) for device in devices.list_devices(query.gate or None)])
 
 
 @bp.post("/admin/devices")

@@ -122,15 +122,27 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_gate(actor: Account, key: str, name: str, venue_key: str, kind: str) -> Gate:
-    """Register a gate of a venue. Raises ``Invalid`` (bad fields, unknown venue) and ``gate_exists``."""
+def _check_gate_fields(fields: dict) -> dict[str, str]:
     errors = {}
-    if not key or len(key) > 40 or not key.replace("-", "").replace("_", "").isalnum():
+    key = fields.get("key")
+    if "key" in fields and (not key or len(key) > 40 or not key.replace("-", "").replace("_", "").isalnum()
+                            or not key.isascii()):  # fmt: skip
         errors["key"] = "Use up to 40 letters, digits, - or _."
-    if not name or len(name) > 120:
+    if "name" in fields and (not fields["name"].strip() or len(fields["name"]) > 120):
         errors["name"] = "Give the gate a name (up to 120 characters)."
-    if kind not in {k.value for k in GateKind}:
+    if "name_en" in fields and len(fields["name_en"]) > 120:
+        errors["name_en"] = "Up to 120 characters."
+    if "kind" in fields and fields["kind"] not in {k.value for k in GateKind}:
         errors["kind"] = "One of entry, exit, both."
+    return errors
+
+
+def create_gate(
+    actor: Account, key: str, name: str, venue_key: str, kind: str, name_en: str = "", active: bool = True
+) -> Gate:
+    """Register a gate of a venue, with its Chinese ``name`` and its English ``name_en`` (may be empty).
+    Raises ``Invalid`` (bad fields, unknown venue) and ``gate_exists``."""
+    errors = _check_gate_fields({"key": key, "name": name, "name_en": name_en, "kind": kind})
     if errors:
         raise Invalid(errors)
     try:
@@ -138,12 +150,55 @@ def create_gate(actor: Account, key: str, name: str, venue_key: str, kind: str) 
             venue = get_venue(session, venue_key)
             if venue is None:
                 raise Invalid({"venue": "There is no venue with this key."})
-            gate = Gate(key=key, name=name, venue=venue, kind=GateKind(kind))
+            gate = Gate(key=key, name=name.strip(), name_en=name_en.strip(), venue=venue, kind=GateKind(kind),
+                        active=active)  # fmt: skip
             session.add(gate)
             session.flush()
-            record_event(session, actor.email, "gate.create", f"gate:{key}", None, {"venue": venue_key, "kind": kind})
+            record_event(session, actor.email, "gate.create", f"gate:{key}", None,
+                         {"name": gate.name, "name_en": gate.name_en, "venue": venue_key, "kind": kind,
+                          "active": active})  # fmt: skip
     except IntegrityError:
         raise DomainError("gate_exists", "A gate with this key exists already.") from None
+    return gate
+
+
+#: What an edit of a gate may change.
+GATE_FIELDS = ("name", "name_en", "venue", "kind", "active")
+
+
+def update_gate(actor: Account, key: str, changes: dict) -> Gate:
+    """Change a gate's names, venue, kind or whether it is open (``changes`` holds only what changes, by
+    the names of GATE_FIELDS; the venue by its key). Audited with the old and new values; every worker
+    applies it within ``TRUST_SECONDS``. Raises 404 and ``Invalid``."""
+    changes = {name: value for name, value in changes.items() if name in GATE_FIELDS}
+    errors = _check_gate_fields(changes)
+    if errors:
+        raise Invalid(errors)
+    with db.write_transaction() as session:
+        gate = session.scalar(select(Gate).where(Gate.key == key).with_for_update(of=Gate))
+        if gate is None:
+            raise NotFound("gate")
+        current = {"name": gate.name, "name_en": gate.name_en, "venue": gate.venue.key, "kind": gate.kind.value,
+                   "active": gate.active}  # fmt: skip
+        wanted = {name: value.strip() if isinstance(value, str) and name != "kind" else value
+                  for name, value in changes.items()}  # fmt: skip
+        changed = {name: value for name, value in wanted.items() if current[name] != value}
+        if "venue" in changed:
+            venue = get_venue(session, changed["venue"])
+            if venue is None:
+                raise Invalid({"venue": "There is no venue with this key."})
+            gate.venue = venue
+        for name in ("name", "name_en", "active"):
+            if name in changed:
+                setattr(gate, name, changed[name])
+        if "kind" in changed:
+            gate.kind = GateKind(changed["kind"])
+        if changed:
+            session.flush()
+            record_event(session, actor.email, "gate.update", f"gate:{key}",
+                         {name: current[name] for name in changed}, changed)  # fmt: skip
+    if changed:
+        forget_recent()  # after the commit: this process reads the gate afresh at once
     return gate
 
 
@@ -151,8 +206,18 @@ def list_gates() -> list[Gate]:
     return list(db.session().scalars(select(Gate).order_by(Gate.id)))
 
 
+def list_devices(gate_key: str | None = None) -> list[Device]:
+    """Every device (or those of one gate), the gates' first, newest last; revoked ones too."""
+    query = select(Device).join(Gate, Gate.id == Device.gate_id).order_by(Gate.id, Device.id)
+    if gate_key:
+        query = query.where(Gate.key == gate_key)
+    return list(db.session().scalars(query))
+
+
 def register_device(actor: Account, gate_key: str, name: str) -> tuple[Device, str]:
-    """Register a device at a gate; returns it with its token, which is shown this once only."""
+    """Register a device at a gate; returns it with its token, which is shown this once only (its SHA-256 is
+    all that is kept). Raises ``Invalid`` (no name, unknown gate)."""
+    name = (name or "").strip()
     if not name or len(name) > 120:
         raise Invalid({"name": "Give the device a name (up to 120 characters)."})
     token = DEVICE_TOKEN_PREFIX + secrets.token_urlsafe(32)

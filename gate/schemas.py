@@ -14,7 +14,16 @@ from gate.models import Device, Direction, Gate, GateKind, Scan, Verdict
 from gate.services import MAX_COUNT, REFUSAL_REASONS, ScanOutcome
 from museum.clock import local_datetime
 from museum.messages import error_message
-from museum.schemas import AnswerModel, Moment, RequestModel, optional_text, server_checked, text, whole_number
+from museum.schemas import (
+    AnswerModel,
+    Moment,
+    RequestModel,
+    optional,
+    optional_text,
+    server_checked,
+    text,
+    whole_number,
+)
 
 MAX_CODE = 200
 MAX_NONCE = 64
@@ -227,41 +236,74 @@ class Conflicts(AnswerModel):
 
 class GateAnswer(AnswerModel):
     key: str
-    name: str
+    name: str = Field(description="The gate's name in Chinese, as the museum's signs show it.")
+    name_en: str = Field(description="Its name in English; empty when none is set.")
     venue: str
     kind: GateKind
-    active: bool
+    active: bool = Field(description="A closed gate refuses new scans (its devices can still upload).")
 
     @classmethod
     def of(cls, gate: Gate) -> GateAnswer:
-        return cls(key=gate.key, name=gate.name, venue=gate.venue.key, kind=gate.kind, active=gate.active)
+        return cls(key=gate.key, name=gate.name, name_en=gate.name_en, venue=gate.venue.key, kind=gate.kind,
+                   active=gate.active)  # fmt: skip
 
 
 class Gates(AnswerModel):
     gates: list[GateAnswer]
 
 
+GATE_NAME = server_checked("The gate's name in Chinese.", "not only spaces.")
+
+
 class NewGate(RequestModel):
     key: str = text(MAX_KEY, min_length=1, description=server_checked("The gate's key.", "letters, digits, - or _."))
-    name: str = text(MAX_NAME, min_length=1)
+    name: str = text(MAX_NAME, min_length=1, description=GATE_NAME)
+    name_en: str = text(MAX_NAME, default="", description="Its name in English (optional).")
     venue: str = text(MAX_KEY, default="main", description=server_checked("The venue's key.", "the venue exists."))
     kind: GateKind = GateKind.BOTH
+    active: bool = True
+
+
+class GateChange(RequestModel):
+    """Only the fields given change."""
+
+    name: str = optional_text(MAX_NAME, min_length=1, description=GATE_NAME)
+    name_en: str = optional_text(MAX_NAME, description="Its name in English (empty: none).")
+    venue: str = optional_text(MAX_KEY, description=server_checked("The venue's key.", "the venue exists."))
+    kind: GateKind = optional()
+    active: bool = optional(description="`false` closes the gate.")
+
+    def changes(self) -> dict:
+        return {name: getattr(self, name) for name in self.model_fields_set if getattr(self, name) is not None}
 
 
 class NewDevice(RequestModel):
     gate: str = text(MAX_KEY, min_length=1, description=server_checked("The gate's key.", "the gate exists."))
-    name: str = text(MAX_NAME, min_length=1)
+    name: str = text(MAX_NAME, min_length=1, description=server_checked("What staff call it.", "not only spaces."))
+
+
+class DevicesQuery(RequestModel):
+    gate: str = optional_text(MAX_KEY, description="Only the devices of this gate.")
 
 
 class DeviceAnswer(AnswerModel):
     id: int
     name: str
     gate: str
-    active: bool
+    active: bool = Field(description="False once revoked: its token no longer works.")
+    created_at: Moment
+    last_seen_at: Moment | None = Field(description="When it last fetched its offline bundle.")
 
     @classmethod
     def of(cls, device: Device) -> DeviceAnswer:
-        return cls(id=device.id, name=device.name, gate=device.gate.key, active=device.active)
+        tz = current_app.config["MUSEUM"].tz
+        seen = device.last_seen_at.astimezone(tz) if device.last_seen_at else None
+        return cls(id=device.id, name=device.name, gate=device.gate.key, active=device.active,
+                   created_at=device.created_at.astimezone(tz), last_seen_at=seen)  # fmt: skip
+
+
+class Devices(AnswerModel):
+    devices: list[DeviceAnswer]
 
 
 class NewDeviceAnswer(DeviceAnswer):

@@ -219,6 +219,7 @@ _TAGS = {
     "admin.scheduler_api": "scheduler",
     "admin.desk_api": "help desk",
     "admin.report_api": "reports",
+    "admin.staff_api": "staff",
     "booking.waitlist_api": "visitors",
     "gate.api": "gates",
 }

@@ -133,6 +133,8 @@ def _register_blueprints(app: Flask) -> None:
     from admin.report_views import bp as admin_report_pages
     from admin.scheduler_api import bp as admin_scheduler_api
     from admin.scheduler_views import bp as admin_scheduler_pages
+    from admin.staff_api import bp as admin_staff_api
+    from admin.staff_views import bp as admin_staff_pages
     from booking.api import bp as booking_api
     from booking.group_api import bp as groups_api
     from booking.group_views import bp as group_pages
@@ -157,6 +159,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_live_api,
         admin_desk_api,
         admin_reports_api,
+        admin_staff_api,
         gate_api,
         openapi,
     )
@@ -176,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_calendar_pages)
     app.register_blueprint(admin_audit_pages)
     app.register_blueprint(admin_report_pages)
+    app.register_blueprint(admin_staff_pages)
     app.register_blueprint(gate_pages)
     back_office_menu.register(app)
 

@@ -46,23 +46,33 @@ def validate_registration(email: str, password: str, name: str) -> dict[str, str
     return errors
 
 
-def register_account(email: str, password: str, name: str, role: Role = Role.VISITOR, lang: str = "") -> Account:
-    """Create an account (``lang``: the visitor's language for messages, if known). Raises ``Invalid`` for
-    bad fields and ``email_taken`` if the e-mail is in use."""
+def new_account(email: str, password: str, name: str, role: Role = Role.VISITOR, lang: str = "") -> Account:
+    """An account checked by the registration rules, its password hashed, not yet added to a session (so a
+    use case hashes before its transaction, not while holding it). Raises ``Invalid`` for bad fields."""
     email = normalise_email(email)
     errors = validate_registration(email, password, name)
     if errors:
         raise Invalid(errors)
+    return Account(
+        email=email, name=name.strip(), password_hash=generate_password_hash(password), role=role,
+        lang=lang if lang in LOCALES else "",
+    )  # fmt: skip
+
+
+def email_taken() -> DomainError:
+    return DomainError("email_taken", "An account with this e-mail address already exists.")
+
+
+def register_account(email: str, password: str, name: str, role: Role = Role.VISITOR, lang: str = "") -> Account:
+    """Create an account (``lang``: the visitor's language for messages, if known). Raises ``Invalid`` for
+    bad fields and ``email_taken`` if the e-mail is in use."""
+    account = new_account(email, password, name, role, lang)
     try:
         with db.write_transaction() as session:
-            account = Account(
-                email=email, name=name.strip(), password_hash=generate_password_hash(password), role=role,
-                lang=lang if lang in LOCALES else "",
-            )  # fmt: skip
             session.add(account)
             session.flush()
     except IntegrityError:
-        raise DomainError("email_taken", "An account with this e-mail address already exists.") from None
+        raise email_taken() from None
     return account
 
 

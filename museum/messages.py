@@ -28,6 +28,7 @@ MESSAGES = {
     "below_booked": _l("The capacity cannot be lower than the places already booked."),
     "slot_exists": _l("A slot with this window already exists."),
     "gate_exists": _l("A gate with this key already exists."),
+    "last_admin": _l("This is the last active administrator: make another one first."),
     "invalid_code": _l("Not a valid ticket of this museum."),
     "revoked": _l("This ticket was cancelled."),
     "wrong_day": _l("This ticket is for another day."),
