@@ -15,7 +15,7 @@ from tests.helpers import TODAY, auth_headers, make_account
 
 #: Back-office pages and endpoints that only an admin may use (the rest are for ops and admin).
 ADMIN_ONLY = re.compile(
-    r"^(admin_staff\.|api_admin_staff\.)|^api_gate\.(create_gate|update_gate|create_device|revoke_device)$"
+    r"^(admin_staff\.|api_admin_staff\.)|^api_gate\.(create_gate|update_gate|list_devices|register_device|revoke_device)$"
 )
 #: Routes under these prefixes are the back office.
 BACK_OFFICE = ("/admin", "/api/v1/admin", "/api/v1/ops", "/metrics")
