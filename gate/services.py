@@ -22,7 +22,7 @@ from booking.admission import EntryTicket
 from gate.devices import KnownDevice, KnownGate, known_gate
 from gate.models import Direction, Scan, Verdict
 from gate.occupancy import enter, exit_
-from museum import db
+from museum import db, metrics
 from museum.clock import local_datetime, utcnow
 from museum.codes import REFERENCE_ALPHABET, REFERENCE_LENGTH, InvalidCode, claimed_reference, decode_code
 from museum.config import Settings
@@ -134,6 +134,7 @@ def scan(actor: ScanActor, request: ScanRequest) -> ScanOutcome:
                 exit_(session, gate.venue_id, outcome.ticket.visit_date, outcome.admitted)
     except NonceTaken:
         return check_same_scan(scan_by_nonce(actor, request.nonce), request, keys)
+    metrics.scan_recorded(outcome.verdict, outcome.reason)
     return outcome
 
 
