@@ -24,7 +24,16 @@ from museum.config import ConfigError, load_settings
 from museum.models import Role
 from tests.booking.test_pages import booking_data, log_in
 from tests.conftest import TEST_SECRET, PerRequestContextClient
-from tests.helpers import TODAY, TOMORROW, auth_headers, make_account, make_slot, visitor_json
+from tests.helpers import (
+    TODAY,
+    TOMORROW,
+    auth_headers,
+    group_json,
+    make_account,
+    make_slot,
+    members_json,
+    visitor_json,
+)
 
 SCANS = "/api/v1/gate/scans"
 BOOKINGS = "/api/v1/bookings"
@@ -208,13 +217,12 @@ def test_a_server_start_refuses_a_folder_another_running_server_writes_to(monkey
 
 
 def test_gunicorn_config_names_the_folder_of_museum_metrics_dir_for_the_workers(monkeypatch, tmp_path):
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # put back as it was (unset) afterwards
     monkeypatch.setenv("MUSEUM_METRICS_DIR", str(tmp_path / "shared"))
     monkeypatch.setenv("MUSEUM_SECRET_KEY", TEST_SECRET)
     assert gunicorn_hooks.share_metrics() == str(tmp_path / "shared")
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "shared")
     assert (tmp_path / "shared").is_dir()
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
 
 
 # ----------------------------------------------------------------------------------- counts in one process
@@ -258,6 +266,22 @@ def test_bookings_and_refusals_are_counted_by_result_through_the_api_and_the_pag
         "confirmed": 5, "duplicate_person": 1, "slot_full": 1, "limit_reached": 1,
     }  # fmt: skip
     assert value(after, "museum_bookings_total") - value(before, "museum_bookings_total") == 8
+
+
+def test_group_requests_are_counted_by_result(client):
+    slot = make_slot(TOMORROW + timedelta(days=1), capacity=10, group=100)
+    leader = auth_headers(make_account())
+    before = scrape(client)
+    requested = client.post("/api/v1/groups", json=group_json(slot.id, members_json(12, 500)), headers=leader)
+    too_small = client.post("/api/v1/groups", json=group_json(slot.id, members_json(3, 600)), headers=leader)
+    assert (requested.status_code, too_small.get_json()["error"]["code"]) == (201, "group_size")
+    after = scrape(client)
+    grown = {
+        result: value(after, "museum_group_requests_total", result=result)
+        - value(before, "museum_group_requests_total", result=result)
+        for result in ("pending", "group_size")
+    }
+    assert grown == {"pending": 1, "group_size": 1}
 
 
 def test_scans_are_counted_by_verdict_and_reason_once_per_nonce(client):
