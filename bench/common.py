@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -63,13 +65,16 @@ def reset_database(database_url: str, tmp: Path) -> str:
 @contextmanager
 def gunicorn(database_url: str, workers: int, max_seconds: int, env: dict[str, str] | None = None):
     """gunicorn on a free loopback port; killed on exit, and by its own timeout if we die first. ``env``
-    adds to or overrides the benchmark's environment (tests start it with rate limits on)."""
+    adds to or overrides the benchmark's environment (tests start it with rate limits on). Each server
+    counts its metrics in a folder of its own (gunicorn.conf.py refuses a folder another server uses)."""
     port = free_port()
+    metrics_dir = None if "MUSEUM_METRICS_DIR" in (env or {}) else tempfile.mkdtemp(prefix="museum-metrics-")
     command = [
         "timeout", str(max_seconds), sys.executable, "-m", "gunicorn", "-w", str(workers),
         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app",
     ]  # fmt: skip
-    environment = {**bench_env(database_url), **(env or {})}
+    environment = {**bench_env(database_url), **({"MUSEUM_METRICS_DIR": metrics_dir} if metrics_dir else {}),
+                   **(env or {})}  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=environment, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
@@ -86,6 +91,8 @@ def gunicorn(database_url: str, workers: int, max_seconds: int, env: dict[str, s
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def request(

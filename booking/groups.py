@@ -38,7 +38,7 @@ from booking.models import (
 )
 from booking.persons import id_hmac_key
 from booking.rules import booking_ends_at
-from museum import db
+from museum import db, metrics
 from museum.audit import record_event
 from museum.capacity import release_places, take_places
 from museum.clock import local_datetime, utcnow
@@ -260,6 +260,16 @@ def create_group(account: Account, request: GroupRequest) -> GroupBooking:
     ``group_ratio``, ``group_daily_limit``, ``duplicate_person`` (naming the members), ``blocked``,
     ``booking_closed``, ``booking_ended``, ``slot_full``. Nothing is written unless all of it passes.
     """
+    try:
+        group = _create_group(account, request)
+    except DomainError as exc:
+        metrics.group_refused(exc)
+        raise
+    metrics.group_requested(group.status.value)
+    return group
+
+
+def _create_group(account: Account, request: GroupRequest) -> GroupBooking:
     settings = _settings()
     organisation, leader, phone, kind = _check_request_fields(request)
     members = check_members(request.members, id_hmac_key())

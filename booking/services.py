@@ -16,7 +16,7 @@ from booking.conduct import active_ban_clause, banned_refusal, count_late_cancel
 from booking.models import Ban, Booking, BookingStatus, Person, Ticket
 from booking.persons import CheckedVisitor, VisitorInput, check_visitor, id_hmac_key, lock_account, resolve_persons
 from booking.rules import booking_ends_at, cancel_deadline, release_at
-from museum import db
+from museum import db, metrics
 from museum.audit import record_event
 from museum.capacity import release_places, take_places
 from museum.clock import utcnow
@@ -52,7 +52,11 @@ def create_booking(
     the write transaction is short: on a sold-out morning, writers of one slot queue for it.
     """
     settings = _settings()
-    checked = check_visitors(visitors, settings)
+    try:
+        checked = check_visitors(visitors, settings)
+    except DomainError as exc:
+        metrics.booking_refused(exc)
+        raise
     request_hash = idempotency.fingerprint(
         id_hmac_key(), slot_id, [(v.name, v.checked.digest if v.checked else v.person_id) for v in checked]
     )
@@ -64,6 +68,7 @@ def create_booking(
     try:
         slot = _bookable_slot(slot_id, len(checked), settings)
     except DomainError as exc:
+        metrics.booking_refused(exc)
         if idempotency_key and exc.status == 409:
             idempotency.remember_refusal(account.id, idempotency_key, request_hash, exc)
         raise
@@ -73,6 +78,10 @@ def create_booking(
     except idempotency.KeyTaken:
         booking_id = idempotency.stored_booking_id(account.id, idempotency_key, request_hash, wait=True)
         return BookingResult(_load_booking(booking_id), False)
+    except DomainError as exc:
+        metrics.booking_refused(exc)
+        raise
+    metrics.booking_confirmed()
     return BookingResult(booking, True)
 
 

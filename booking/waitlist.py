@@ -33,7 +33,7 @@ from booking.models import (
 from booking.persons import CheckedVisitor, VisitorInput, lock_account, resolve_persons
 from booking.rules import booking_ends_at, release_at
 from booking.services import check_visitors, sign_tickets, write_booking
-from museum import db
+from museum import db, metrics
 from museum.clock import local_datetime, utcnow
 from museum.config import Settings
 from museum.errors import DomainError, Invalid, NotFound
@@ -255,6 +255,7 @@ def convert_slot(slot_id: int, now: datetime) -> list[Conversion]:
                 continue
             done.append(_convert(session, entry, slot, key, settings, now))
     for conversion in done:
+        metrics.waitlist_converted("converted" if conversion.booking_id is not None else conversion.skipped)
         if conversion.booking_id is not None:
             log.info("waitlist entry %s converted into booking %s", conversion.entry_id, conversion.booking_id)
     return done

@@ -23,7 +23,7 @@ from booking.admission import EntryTicket
 from gate.devices import KnownDevice, KnownGate, known_gate
 from gate.models import Direction, Scan, Verdict
 from gate.occupancy import enter, exit_
-from museum import db
+from museum import db, metrics
 from museum.clock import local_datetime, utcnow
 from museum.codes import REFERENCE_ALPHABET, REFERENCE_LENGTH, InvalidCode, claimed_reference, decode_code
 from museum.config import Settings
@@ -141,6 +141,7 @@ def scan(
                 on_recorded(session, outcome)
     except NonceTaken:
         return check_same_scan(scan_by_nonce(actor, request.nonce), request, keys)
+    metrics.scan_recorded(outcome.verdict, outcome.reason)
     return outcome
 
 

@@ -32,7 +32,7 @@ from gate.services import (
     scan_by_nonce,
     scan_row,
 )
-from museum import db
+from museum import db, metrics
 from museum.clock import utcnow
 from museum.errors import Invalid
 from museum.keys import public_keys
@@ -115,6 +115,8 @@ def _record_one(actor: ScanActor, item: OfflineScan, keys: dict) -> SyncResult:
     except NonceTaken:
         earlier = scan_by_nonce(actor, item.nonce)
         return SyncResult(nonce, False, earlier.conflict, earlier.scan_id)
+    metrics.scan_recorded(outcome.verdict, outcome.reason)
+    metrics.offline_scan_recorded(outcome.conflict)
     return SyncResult(nonce, True, outcome.conflict, outcome.scan_id)
 
 

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, IntegerConverter
 
 from museum import db, ratelimit  # noqa: F401  (ratelimit registers the museum+sqlite:// counter storage)
-from museum.config import load_settings
+from museum.config import DEFAULT_INSTANCE_PATH, load_settings
 from museum.extensions import babel, csrf, limiter
 from museum.http import BoundedJSONProvider, init_security_headers
 from museum.schemas import MUSEUM_DATE_SCHEMA
@@ -53,7 +53,7 @@ def select_locale() -> str:
 
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the app: settings (validated), database, extensions, blueprints, error handlers, CLI."""
-    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app = Flask(__name__, instance_path=str(DEFAULT_INSTANCE_PATH))
     app.json = BoundedJSONProvider(app)
     settings = load_settings(Path(app.instance_path), overrides)
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -106,6 +106,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     register_commands(app)
     _register_health(app)
+    from museum import metrics
+
+    metrics.init_app(app)
     return app
 
 
@@ -146,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     from museum.api import bp as accounts_api
     from museum.api import protect_cookie_sessions, reject_unstorable_parameters
     from museum.apidoc import bp as openapi
+    from museum.metrics import bp as metrics
     from museum.views import bp as accounts_pages
 
     apis = (
@@ -181,6 +185,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_report_pages)
     app.register_blueprint(admin_staff_pages)
     app.register_blueprint(gate_pages)
+    app.register_blueprint(metrics)
     back_office_menu.register(app)
 
 

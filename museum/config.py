@@ -6,6 +6,7 @@ variable and says what it expected.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, fields
@@ -15,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from museum.provinces import PROVINCES
 
+#: The instance folder: the embedded database, the generated secret, rate-limit and metrics files.
+DEFAULT_INSTANCE_PATH = Path(__file__).resolve().parent.parent / "instance"
 #: Rate-limit counter storages the museum can use (see museum.ratelimit).
 RATELIMIT_STORAGES = ("museum+sqlite://", "redis://", "rediss://", "memory://", "memcached://")
 
@@ -96,6 +99,12 @@ class Settings:
     #: Send cookies over HTTPS only (set it when the site is served over HTTPS).
     SECURE_COOKIES: bool = False
     LOG_LEVEL: str = "INFO"
+    #: Where gunicorn's workers keep the metrics they count, for ``GET /metrics`` to add up (one folder per
+    #: server: gunicorn.conf.py empties it when the server starts). Default: ``metrics`` in the instance folder.
+    METRICS_DIR: str = ""
+    #: Addresses and networks (comma-separated, like ``10.0.0.0/8, 192.168.1.5``) that may read ``GET
+    #: /metrics`` without a login, for a Prometheus server. Empty: only ops and admin logins may.
+    METRICS_ALLOW_FROM: str = ""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -112,6 +121,11 @@ class Settings:
     @property
     def reminder_time(self) -> time:
         return time.fromisoformat(self.REMINDER_TIME)
+
+    @property
+    def metrics_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The networks of METRICS_ALLOW_FROM (raises ValueError for one that is not)."""
+        return tuple(ipaddress.ip_network(item.strip()) for item in self.METRICS_ALLOW_FROM.split(",") if item.strip())
 
 
 def _coerce(name: str, raw: str, default: object) -> object:
@@ -169,6 +183,8 @@ def load_settings(instance_path: Path, overrides: dict | None = None, environ=No
         else:
             instance_path.mkdir(parents=True, exist_ok=True)
             values["RATELIMIT_STORAGE_URL"] = f"museum+sqlite://{instance_path.resolve() / 'ratelimits.db'}"
+    if not values["METRICS_DIR"]:
+        values["METRICS_DIR"] = str(instance_path.resolve() / "metrics")
     settings = Settings(**values)
     _validate(settings)
     return settings
@@ -227,3 +243,11 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("MUSEUM_PROVINCE_CODE must be a province's two-digit code (11 Beijing, 31 Shanghai, …)")
     if settings.DEFAULT_LOCALE not in {"zh", "en"}:
         raise ConfigError("MUSEUM_DEFAULT_LOCALE must be zh or en")
+    try:
+        settings.metrics_networks  # noqa: B018
+    except ValueError as exc:
+        raise ConfigError(
+            f"MUSEUM_METRICS_ALLOW_FROM must list addresses or networks like 10.0.0.0/8, separated by commas ({exc})"
+        ) from None
+    if Path(settings.METRICS_DIR).exists() and not Path(settings.METRICS_DIR).is_dir():
+        raise ConfigError(f"MUSEUM_METRICS_DIR {settings.METRICS_DIR!r} is not a folder")

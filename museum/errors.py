@@ -78,7 +78,8 @@ _HTTP_CODES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    """API calls, and the metrics scrapers read, get errors as JSON; pages get a page."""
+    return request.path.startswith("/api/") or request.path == "/metrics"
 
 
 def error_response(status: int, code: str, message: str | None, fields=None):
@@ -118,6 +119,9 @@ def register_error_handlers(app: Flask) -> None:
         # The database went away, restarted, or is too busy right now: worth a retry, not a bug. (The
         # pool then replaces its connections, so the next request reconnects.)
         log.warning("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+        from museum.metrics import database_unavailable
+
+        database_unavailable()
         response = make_response(error_response(503, "unavailable", None))
         response.headers["Retry-After"] = "1"
         return response
