@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, cast, func, literal, select
+from sqlalchemy import Integer, cast, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from admin.models import LiveSnapshot
@@ -23,6 +23,9 @@ from museum.models import Day, SchedulerLease, Slot, Venue
 BUCKET = timedelta(minutes=15)
 #: A gate that has sent nothing for this long while the museum is open is flagged.
 SILENT_AFTER = timedelta(minutes=2)
+#: The advisory lock (with the day) of the request that works out the next live snapshot.
+SNAPSHOT_LOCK = 0x6C697665  # "live"
+_TRY_SNAPSHOT_LOCK = text("SELECT pg_try_advisory_xact_lock(:lock, :day)")
 
 
 @dataclass(frozen=True)
@@ -219,12 +222,22 @@ def _counted(day: date, now: datetime, span: list[datetime], snapshot_age: float
         row = session.execute(select(LiveSnapshot.computed_at, LiveSnapshot.figures).where(LiveSnapshot.day == day))
         row = row.first()
         fresh = row is not None and timedelta(0) <= now - row.computed_at < timedelta(seconds=snapshot_age)
-        if fresh and row.figures.get("origin") == origin:
-            return Counted.of_json(row.figures)
+        same_hours = row is not None and row.figures.get("origin") == origin
+        if same_hours and (fresh or not _may_refresh(day)):
+            return Counted.of_json(row.figures)  # fresh, or another worker is working out the next one
     counted = _count_day(day, now, span)
     if snapshot_age > 0:
         _store_snapshot(day, now, {"origin": origin, **counted.as_json()})
     return counted
+
+
+def _may_refresh(day: date) -> bool:
+    """Whether this request may work out the next snapshot: on PostgreSQL one request at a time does (a
+    transaction lock, held until the snapshot is stored), the others meanwhile show the last one."""
+    session = db.session()
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.execute(_TRY_SNAPSHOT_LOCK, {"lock": SNAPSHOT_LOCK, "day": day.toordinal()}).scalar())
 
 
 def _store_snapshot(day: date, now: datetime, figures: dict) -> None:
