@@ -8,8 +8,8 @@ How it runs (PostgreSQL; the given database's schema is replaced):
 2. Starts gunicorn with 4 sync workers on 127.0.0.1 and asks `/api/v1/ops/live` and
    `/api/v1/admin/dashboard` one request at a time (after a warm-up), printing p50/p99/max.
 3. Runs the gate rush of bench/gate_rush.py (16 scanners, 10% duplicate scans) on the same database in
-   six rounds, alternately without and with 20 dashboards polling `/api/v1/admin/dashboard` every 3 s
-   (the page's rate) from another process, and prints scans/s of each round, the mean of each kind and the
+   eight rounds (without, with, with, without, twice), with 20 dashboards polling `/api/v1/admin/dashboard`
+   every 3 s (the page's rate) from another process, and prints scans/s of each round, the mean of each kind and the
    change.
 Everything stops by itself (gunicorn runs under `timeout`).
 
@@ -164,12 +164,15 @@ def timed_reads(port: int, token: str, path: str, count: int) -> list[float]:
 def poll_dashboards(port: int, token: str, dashboards: int, stop, answers) -> None:
     """``dashboards`` pages, each asking for the dashboard's data every POLL_SECONDS, staggered."""
     headers = {"Authorization": f"Bearer {token}"}
+    latencies: list[float] = []
 
     def page(offset: float) -> None:
         if stop.wait(offset):
             return
         while not stop.is_set():
+            started = time.perf_counter()
             status, _ = request("127.0.0.1", port, "GET", "/api/v1/admin/dashboard", headers=headers)
+            latencies.append(time.perf_counter() - started)
             with answers.get_lock():
                 answers.value += 1 if status == 200 else 0
             stop.wait(POLL_SECONDS)
@@ -179,6 +182,8 @@ def poll_dashboards(port: int, token: str, dashboards: int, stop, answers) -> No
         thread.start()
     for thread in threads:
         thread.join()
+    if latencies:
+        print(f"    dashboards' requests during the rush: {describe_latencies(latencies)}", flush=True)
 
 
 def gate_round(port: int, tokens: list[str], codes: list[str], warm_up: list[str], name: str) -> float:
@@ -199,12 +204,15 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="timed reads of each endpoint")
     parser.add_argument("--dashboards", type=int, default=20)
     parser.add_argument("--scanners", type=int, default=16)
-    parser.add_argument("--tickets", type=int, default=8000, help="tickets scanned per gate round")
-    parser.add_argument("--round-pairs", type=int, default=3, help="gate rounds without and with dashboards")
+    parser.add_argument("--tickets", type=int, default=6000, help="tickets scanned per gate round")
+    parser.add_argument(
+        "--round-pairs", type=int, default=2, help="sets of 4 gate rounds: without, with, with, without"
+    )
     parser.add_argument("--max-seconds", type=int, default=600, help="gunicorn is stopped after this long")
     args = parser.parse_args()
 
-    rounds = ("without", "with") * args.round_pairs
+    # ABBA order, so that the slow drift of a growing database weighs on both kinds alike
+    rounds = ("without", "with", "with", "without") * args.round_pairs
     warm = args.scanners * 10
     with tempfile.TemporaryDirectory() as tmp:
         database_url = reset_database(args.db, Path(tmp))

@@ -65,7 +65,7 @@ class Settings:
     #: The dashboard's per-window and per-quarter-hour figures (aggregates over the whole day's tickets and
     #: scans) are worked out at most this often, by one worker for all (0: on every request). Inside now,
     #: the gates and the alerts are always read afresh.
-    LIVE_SNAPSHOT_SECONDS: int = 2
+    LIVE_SNAPSHOT_SECONDS: int = 5
     #: Whether a visitor who went out may come back in on the same ticket.
     REENTRY_ALLOWED: bool = False
     #: No-shows: a booking's window ends, plus this grace, before its absent persons count as no-shows;
