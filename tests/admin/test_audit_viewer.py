@@ -14,24 +14,11 @@ from sqlalchemy import select
 from museum import db
 from museum.audit import record_event
 from museum.models import AuditEvent, Role
-from tests.booking.test_pages import log_in, text_of
-from tests.conftest import SHANGHAI, PerRequestContextClient
+from tests.booking.test_pages import text_of
+from tests.conftest import SHANGHAI
 from tests.helpers import auth_headers, make_account
 
 EVENT_KEYS = {"at", "actor", "action", "object", "old", "new", "reason"}
-
-
-@pytest.fixture
-def login_as(app):
-    def open_as(role: Role):
-        client = PerRequestContextClient(app, app.response_class, use_cookies=True)
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        account = make_account(role)
-        log_in(client, account.email)
-        client.account = account
-        return client
-
-    return open_as
 
 
 def record(frozen_time, when: datetime, actor, action, target, old, new, reason=""):

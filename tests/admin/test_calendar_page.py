@@ -17,8 +17,7 @@ from admin.models import DayKind
 from museum import db
 from museum.models import AuditEvent, Day, PoolKind, Role, Slot
 from tests.booking.test_group_statements import counted_statements
-from tests.booking.test_pages import form_value, log_in, text_of
-from tests.conftest import PerRequestContextClient
+from tests.booking.test_pages import form_value, text_of
 from tests.helpers import auth_headers, make_account, make_visitor, visitor_json
 
 TUESDAY = date(2026, 7, 14)
@@ -29,19 +28,6 @@ SATURDAY = date(2026, 7, 11)
 CLOSED_DATE = date(2026, 7, 30)
 HOLIDAY_MONDAY = date(2026, 10, 5)  # National Day week
 MAKEUP_SATURDAY = date(2026, 10, 10)  # a working day in the 2026 schedule
-
-
-@pytest.fixture
-def login_as(app):
-    def open_as(role: Role, email: str | None = None):
-        client = PerRequestContextClient(app, app.response_class, use_cookies=True)
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        account = make_account(role, email)
-        log_in(client, account.email)
-        client.account = account
-        return client
-
-    return open_as
 
 
 def season():

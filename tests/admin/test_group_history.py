@@ -12,25 +12,12 @@ from sqlalchemy import select
 
 from museum import db
 from museum.models import AuditEvent, Role
-from tests.booking.test_pages import form_value, log_in, text_of
-from tests.conftest import FROZEN_NOW, SHANGHAI, PerRequestContextClient
+from tests.booking.test_pages import form_value, text_of
+from tests.conftest import FROZEN_NOW, SHANGHAI
 from tests.helpers import TODAY, auth_headers, group_json, make_account, make_slot, make_visitor, members_json
 
 KEY = "beijingno1middleschool"
 GROUPS = "/api/v1/groups"
-
-
-@pytest.fixture
-def login_as(app):
-    def open_as(role: Role):
-        client = PerRequestContextClient(app, app.response_class, use_cookies=True)
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        account = make_account(role)
-        log_in(client, account.email)
-        client.account = account
-        return client
-
-    return open_as
 
 
 def request_group(client, leader, slot, size, seed, organisation):
