@@ -10,7 +10,7 @@ from datetime import date
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from admin.live import LiveFigures
@@ -83,6 +83,9 @@ def current_alerts(figures: LiveFigures, gate_name) -> list[Alert]:
         raised.append((AlertCode.SCHEDULER_DOWN, Level.CRITICAL, "", message))
     acks = _acknowledgements(figures.day)
     alerts = [Alert(code, level, subject, text, acks.get((code, subject))) for code, level, subject, text in raised]
+    cleared = set(acks) - {(alert.code, alert.subject) for alert in alerts}
+    if cleared:
+        _end_acknowledgements(figures.day, cleared)
     return sorted(alerts, key=lambda alert: (alert.level != Level.CRITICAL, alert.acknowledged))
 
 
@@ -93,9 +96,23 @@ def _acknowledgements(day: date) -> dict[tuple[str, str], str]:
     return {(row.code, row.subject): row.acknowledged_by for row in rows}
 
 
-def acknowledge_alert(actor: Account, day: date, code: AlertCode, subject: str, note: str = "") -> AlertAck:
-    """Record that ``actor`` has seen this alert of ``day``: it stays listed, marked, while its cause lasts.
-    Raises ``already_acknowledged`` if someone did already. Writes an audit event."""
+def _end_acknowledgements(day: date, cleared: set[tuple[str, str]]) -> None:
+    """An acknowledgement lasts while its alert's cause does: once it has cleared, the same alert raised again
+    is new and must be seen again (the acknowledgement stays in the audit log)."""
+    with db.write_transaction() as session:
+        for code, subject in cleared:
+            session.execute(delete(AlertAck).where(AlertAck.day == day, AlertAck.code == code,
+                                                   AlertAck.subject == subject))  # fmt: skip
+
+
+def acknowledge_alert(
+    actor: Account, day: date, raised: list[Alert], code: AlertCode, subject: str, note: str = ""
+) -> AlertAck:
+    """Record that ``actor`` has seen this alert of ``day`` (one of those ``raised`` now): it stays listed,
+    marked, while its cause lasts. Raises ``not_raised`` for an alert that is not up and
+    ``already_acknowledged`` if someone did already. Writes an audit event."""
+    if (code, subject) not in {(alert.code, alert.subject) for alert in raised}:
+        raise DomainError("not_raised", "This alert is not raised now: there is nothing to acknowledge.")
     try:
         with db.write_transaction() as session:
             ack = AlertAck(day=day, code=code.value, subject=subject, acknowledged_by=actor.email, note=note)

@@ -55,13 +55,13 @@ def dashboard():
 
 
 @bp.post("/admin/alerts/ack")
-@endpoint(AcknowledgementAnswer, who=OPS, refusals=("already_acknowledged",))
+@endpoint(AcknowledgementAnswer, who=OPS, refusals=("already_acknowledged", "not_raised"))
 def acknowledge(json: Acknowledgement):
     """Acknowledge one of today's alerts (audited): it stays listed, marked, while its cause lasts."""
     tz = current_app.config["MUSEUM"].tz
-    ack = acknowledge_alert(
-        current_account(), utcnow().astimezone(tz).date(), json.code, json.subject or "", json.note or ""
-    )
+    figures = todays_figures()
+    raised = current_alerts(figures, name_in_language)
+    ack = acknowledge_alert(current_account(), figures.day, raised, json.code, json.subject or "", json.note or "")
     return AcknowledgementAnswer(
         date=ack.day,
         code=json.code,

@@ -11,8 +11,8 @@ from admin.alerts import AlertCode, acknowledge_alert, current_alerts
 from admin.dashboard_api import name_in_language, todays_figures
 from admin.dashboard_schemas import Dashboard
 from museum.auth import current_account, require_role
-from museum.clock import utcnow
 from museum.errors import DomainError
+from museum.messages import error_message
 from museum.models import Role
 
 bp = Blueprint("admin_dashboard", __name__, url_prefix="/admin", template_folder="templates")
@@ -68,12 +68,13 @@ def acknowledge():
         return redirect(url_for("admin_dashboard.dashboard"), code=303)
     subject = request.form.get("subject", "")[:80]
     note = request.form.get("note", "").strip()[:300]
+    figures = todays_figures()
     try:
         acknowledge_alert(
-            current_account(), utcnow().astimezone(current_app.config["MUSEUM"].tz).date(), code, subject, note
+            current_account(), figures.day, current_alerts(figures, name_in_language), code, subject, note
         )
         flash(_("Alert acknowledged."), "success")
-    except DomainError:
-        flash(_("Someone has already acknowledged this alert."), "info")
+    except DomainError as exc:
+        flash(error_message(exc.code, exc.message), "info")
     screen = {"screen": "big"} if request.form.get("screen") == "big" else {}
     return redirect(url_for("admin_dashboard.dashboard", **screen), code=303)

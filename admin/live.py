@@ -12,12 +12,12 @@ from sqlalchemy import Integer, cast, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from admin.models import LiveSnapshot
-from booking.models import PLACE_HOLDING_STATES, Booking, NoShow, NoShowKind, Ticket
+from booking.models import PLACE_HOLDING_STATES, Booking, BookingStatus, NoShow, NoShowKind, Ticket
 from gate.models import Device, Direction, Gate, Occupancy, Scan, Verdict
 from museum import db
 from museum.calendar import open_by_default
 from museum.clock import local_datetime
-from museum.models import Day, SchedulerLease, Slot, Venue
+from museum.models import Day, PoolKind, SchedulerLease, Slot, Venue
 
 #: Arrivals are counted, and predicted, per quarter of an hour.
 BUCKET = timedelta(minutes=15)
@@ -158,7 +158,7 @@ def read_live_figures(
     slots = session.scalars(select(Slot).where(Slot.date == day).order_by(Slot.start_time, Slot.id)).unique().all()
     span = _quarter_hours([(local_datetime(day, s.start_time, tz), local_datetime(day, s.end_time, tz)) for s in slots],
                           early_entry)  # fmt: skip
-    counted = _counted(day, now, span, snapshot_age)
+    counted = _counted(day, now, span, [slot.id for slot in slots], snapshot_age)
     windows = [
         WindowFigures(
             id=slot.id,
@@ -214,18 +214,20 @@ class Counted:
         return cls(**read)
 
 
-def _counted(day: date, now: datetime, span: list[datetime], snapshot_age: float) -> Counted:
+def _counted(day: date, now: datetime, span: list[datetime], slot_ids: list[int], snapshot_age: float) -> Counted:
     """The day's aggregates, from the shared snapshot if it is fresh and about the same quarter hours."""
     session = db.session()
     origin = span[0].isoformat() if span else ""
     if snapshot_age > 0:
         row = session.execute(select(LiveSnapshot.computed_at, LiveSnapshot.figures).where(LiveSnapshot.day == day))
         row = row.first()
-        fresh = row is not None and timedelta(0) <= now - row.computed_at < timedelta(seconds=snapshot_age)
+        age = now - row.computed_at if row is not None else None
+        fresh = age is not None and timedelta(0) <= age < timedelta(seconds=snapshot_age)
+        recent = age is not None and timedelta(0) <= age < timedelta(seconds=3 * snapshot_age)
         same_hours = row is not None and row.figures.get("origin") == origin
-        if same_hours and (fresh or not _may_refresh(day)):
+        if same_hours and (fresh or (recent and not _may_refresh(day))):
             return Counted.of_json(row.figures)  # fresh, or another worker is working out the next one
-    counted = _count_day(day, now, span)
+    counted = _count_day(day, now, span, slot_ids)
     if snapshot_age > 0:
         _store_snapshot(day, now, {"origin": origin, **counted.as_json()})
     return counted
@@ -250,25 +252,38 @@ def _store_snapshot(day: date, now: datetime, figures: dict) -> None:
         session.execute(statement)
 
 
-def _count_day(day: date, now: datetime, span: list[datetime]) -> Counted:
+def _count_day(day: date, now: datetime, span: list[datetime], slot_ids: list[int]) -> Counted:
+    """The day's aggregates, read through the bookings' slot index (so past days cost nothing)."""
     session = db.session()
     admitted = session.execute(
         select(Booking.slot_id, func.sum(Ticket.admitted))
         .join(Ticket, Ticket.booking_id == Booking.id)
-        .where(Ticket.visit_date == day, Booking.visit_date == day, Booking.status.in_(PLACE_HOLDING_STATES))
+        .where(Booking.slot_id.in_(slot_ids), Booking.status.in_(PLACE_HOLDING_STATES))
         .group_by(Booking.slot_id)
     ).all()
-    no_shows = session.execute(
+    absent_persons = session.execute(
         select(Booking.slot_id, func.count(NoShow.id))
-        .join(Booking, Booking.id == NoShow.booking_id)
-        .where(NoShow.visit_date == day, NoShow.kind == NoShowKind.ABSENT)
+        .join(NoShow, NoShow.booking_id == Booking.id)
+        .where(Booking.slot_id.in_(slot_ids), NoShow.kind == NoShowKind.ABSENT)
         .group_by(Booking.slot_id)
     ).all()
+    # A group nobody of came to has no per-person rows: its whole party is absent.
+    absent_groups = dict(
+        session.execute(
+            select(Booking.slot_id, func.sum(Booking.party_size))
+            .where(Booking.slot_id.in_(slot_ids), Booking.status == BookingStatus.NO_SHOW)
+            .where(Booking.pool_kind == PoolKind.GROUP)
+            .group_by(Booking.slot_id)
+        ).all()
+    )
+    no_shows = {slot_id: int(n or 0) for slot_id, n in absent_persons}
+    for slot_id, party in absent_groups.items():
+        no_shows[slot_id] = no_shows.get(slot_id, 0) + int(party or 0)
     arrivals = _arrivals_per_bucket(span[0], min(now, span[-1] + BUCKET)) if span else []
     gates, refusals = _gate_minutes(now)
     return Counted(
         {slot_id: int(n or 0) for slot_id, n in admitted},
-        {slot_id: int(n or 0) for slot_id, n in no_shows},
+        no_shows,
         dict(arrivals),
         gates,
         refusals,
@@ -365,13 +380,14 @@ def _quarter_hours(windows: list[tuple[datetime, datetime]], early_entry: timede
 
 
 def _arrivals(windows: list[WindowFigures], starts: list[datetime], arrived: dict[int, int]) -> Arrivals:
-    expected = [0.0] * len(starts)
-    for window in windows:
+    expected = [0] * len(starts)
+    for window in windows:  # each window's places spread over its own quarter hours, in whole people
         covered = [i for i, start in enumerate(starts) if window.starts <= start < window.ends]
-        for index in covered:
-            expected[index] += window.booked / len(covered)
+        shares = _whole_numbers([window.booked / len(covered)] * len(covered)) if covered else []
+        for index, people in zip(covered, shares, strict=True):
+            expected[index] += people
     actual = [arrived.get(index, 0) for index in range(len(starts))]
-    return Arrivals(starts, actual, _whole_numbers(expected))
+    return Arrivals(starts, actual, expected)
 
 
 def _arrivals_per_bucket(first: datetime, until: datetime) -> list[tuple[int, int]]:
@@ -385,8 +401,9 @@ def _arrivals_per_bucket(first: datetime, until: datetime) -> list[tuple[int, in
         seconds = func.extract("epoch", Scan.scanned_at - literal(origin))
         bucket = cast(func.floor(seconds / BUCKET.total_seconds()), Integer)
     else:
-        days = func.julianday(Scan.scanned_at) - func.julianday(literal(origin.isoformat(" ")))
-        bucket = cast(days * (timedelta(days=1) / BUCKET), Integer)  # not negative: truncating is flooring
+        # whole seconds (julianday's fractions put a scan at exactly 09:00:00 into the quarter before)
+        seconds = cast(func.strftime("%s", Scan.scanned_at), Integer) - int(first.timestamp())
+        bucket = seconds // int(BUCKET.total_seconds())
     rows = session.execute(
         select(bucket.label("bucket"), func.sum(Scan.count))
         .where(Scan.gate_id.in_(gate_ids), Scan.scanned_at >= first, Scan.scanned_at < until)

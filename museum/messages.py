@@ -28,6 +28,8 @@ MESSAGES = {
     "below_booked": _l("The capacity cannot be lower than the places already booked."),
     "slot_exists": _l("A slot with this window already exists."),
     "gate_exists": _l("A gate with this key already exists."),
+    "already_acknowledged": _l("Someone has already acknowledged this alert."),
+    "not_raised": _l("This alert is not raised now: there is nothing to acknowledge."),
     "last_admin": _l("This is the last active administrator: make another one first."),
     "invalid_code": _l("Not a valid ticket of this museum."),
     "revoked": _l("This ticket was cancelled."),

@@ -177,6 +177,12 @@ def test_an_alert_is_acknowledged_once_audited_and_stays_listed_while_its_cause_
     assert "scheduler_down" not in alerts(client, ops)
     bad = client.post(ACK, json={"code": "everything_is_fine"}, headers=ops)
     assert bad.status_code == 422
+    quiet = client.post(ACK, json={"code": "inside_95", "subject": "main"}, headers=ops)  # nothing to silence
+    assert quiet.status_code == 409 and quiet.get_json()["error"]["code"] == "not_raised"
+    frozen_time.move_to(at(10, 5))  # the scheduler stops again: the same alert, raised anew, wants a new look
+    again = alerts(client, ops)["scheduler_down"]
+    assert not again["acknowledged"]
+    assert client.post(ACK, json={"code": "scheduler_down"}, headers=ops).status_code == 200
 
 
 def test_a_gate_silent_for_two_minutes_in_opening_hours_is_flagged(client, frozen_time, ops):
@@ -259,3 +265,28 @@ def test_the_days_aggregates_are_shared_for_a_few_seconds_while_inside_now_is_al
     frozen_time.move_to(at(9) + timedelta(seconds=5))
     after = client.get(DASHBOARD, headers=ops).get_json()
     assert after["windows"][0]["admitted"] == 2 and sum(after["arrivals"]["actual"]) == 2
+
+
+def test_a_scan_on_the_quarter_hour_counts_in_that_quarter_and_absent_groups_count_whole(client, frozen_time, ops):
+    from booking.models import Booking, BookingStatus
+    from museum.models import PoolKind
+
+    frozen_time.move_to(at(8))
+    slot = make_slot(day=TODAY, start="09:00", end="10:00", group=40)
+    first, second = book(client, slot, (1, 2))
+    gate = auth_headers(make_account(Role.GATE))
+    frozen_time.move_to(at(9))
+    assert scan(client, gate, first)["verdict"] == "admitted"  # exactly 09:00:00
+    frozen_time.move_to(at(9) + timedelta(minutes=14, seconds=59))
+    assert scan(client, gate, second)["verdict"] == "admitted"
+    leader = make_visitor()
+    with db.write_transaction() as session:  # a school of 30 that never came, as mark_no_shows leaves it
+        group = Booking(account_id=leader.id, slot_id=slot.id, pool_kind=PoolKind.GROUP, visit_date=TODAY,
+                        party_size=30, status=BookingStatus.NO_SHOW, channel="online")  # fmt: skip
+        session.add(group)
+    frozen_time.move_to(at(9, 20))
+    data = client.get(DASHBOARD, headers=ops).get_json()
+    arrivals = dict(zip(data["arrivals"]["starts"], data["arrivals"]["actual"], strict=True))
+    assert (arrivals[at(8, 45).isoformat()], arrivals[at(9).isoformat()]) == (0, 2), arrivals
+    [window] = data["windows"]
+    assert window["no_shows"] == 30

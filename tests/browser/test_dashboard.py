@@ -42,9 +42,8 @@ def todays_window(base: str, admin: dict) -> int:
     return created.json()["id"]
 
 
-def watched(context) -> list[str]:
-    """What the Content-Security-Policy blocked in this context (it must stay empty)."""
-    blocked: list[str] = []
+def watched(context, blocked: list[str]) -> list[str]:
+    """Collect into ``blocked`` what the Content-Security-Policy blocked in this context (it must stay empty)."""
     context.on(
         "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
     )
@@ -70,7 +69,7 @@ def test_a_scan_at_the_gate_shows_on_the_open_dashboard_within_five_seconds(brow
     assert booked.status_code == 201, booked.text
 
     room = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="en-US")
-    blocked = watched(room)
+    blocked = watched(room, [])
     page = room.new_page()
     log_in(page, base)
     expect(page).to_have_url(f"{base}/admin")  # operations staff land on the dashboard
@@ -98,7 +97,7 @@ def test_a_scan_at_the_gate_shows_on_the_open_dashboard_within_five_seconds(brow
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
                                 has_touch=True, locale="zh-CN")  # fmt: skip
-    blocked += watched(phone)
+    watched(phone, blocked)
     page = phone.new_page()
     log_in(page, base)
     page.goto(f"{base}/admin?lang=zh")

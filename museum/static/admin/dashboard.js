@@ -34,7 +34,8 @@
   function chart(name) {
     if (!window.echarts) return null;
     if (!charts[name]) {
-      const element = root.querySelector(`[data-chart="${name}"], [data-gauge="${name}"]`);
+      const key = CSS.escape(name);
+      const element = root.querySelector(`[data-chart="${key}"], [data-gauge="${key}"]`);
       if (!element) return null;
       charts[name] = window.echarts.init(element, null, { renderer: "canvas", locale: locale === "en" ? "EN" : "ZH" });
     }
@@ -70,7 +71,7 @@
     const past = data.arrivals.starts.map((start) => Date.parse(start) <= now);
     line.setOption({
       animation: false, textStyle: textStyle,
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", renderMode: "richText" },
       legend: { top: 0, data: [labels.actual, labels.expected], textStyle: textStyle },
       grid: { left: 48, right: 16, top: big ? 56 : 40, bottom: big ? 40 : 32 },
       xAxis: { type: "category", data: times, axisLabel: { fontSize: fontSize } },
@@ -93,7 +94,7 @@
     }));
     bars.setOption({
       animation: false, textStyle: textStyle,
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", renderMode: "richText" },
       legend: { top: 0, data: series.map((s) => s.name), textStyle: textStyle },
       grid: { left: 48, right: 16, top: big ? 56 : 40, bottom: big ? 40 : 32 },
       xAxis: { type: "category", data: names, axisLabel: { fontSize: fontSize } },
@@ -112,7 +113,7 @@
       const inside = root.querySelector(`[data-venue-inside="${CSS.escape(venue.key)}"]`);
       const share = root.querySelector(`[data-venue-share="${CSS.escape(venue.key)}"]`);
       if (inside) inside.textContent = String(venue.inside);
-      if (share) share.textContent = String(venue.safe_capacity ? Math.round((100 * venue.inside) / venue.safe_capacity) : 0);
+      if (share) share.textContent = String(venue.safe_capacity ? Math.floor((100 * venue.inside) / venue.safe_capacity) : 0);
     }
   }
 
@@ -177,10 +178,16 @@
   function drawAlerts(data) {
     const list = root.querySelector('[data-live="alerts"]');
     if (!list) return;
-    // Keep a form someone is typing in: redraw only when the alerts themselves changed.
-    const signature = JSON.stringify(data.alerts.map((a) => [a.code, a.subject, a.message, a.acknowledged]));
-    if (list.dataset.signature === signature) return;
-    if (list.contains(document.activeElement) && document.activeElement.tagName === "INPUT") return;
+    // The same alerts as before: only their texts change (the numbers in them), in place. A new or ended
+    // alert redraws the list, but never under the keyboard of someone acknowledging one.
+    const signature = JSON.stringify(data.alerts.map((a) => [a.code, a.subject, a.acknowledged]));
+    if (list.dataset.signature === signature) {
+      list.querySelectorAll(".alert .message").forEach((element, index) => {
+        if (data.alerts[index]) element.textContent = data.alerts[index].message;
+      });
+      return;
+    }
+    if (list.contains(document.activeElement)) return;
     list.dataset.signature = signature;
     if (!data.alerts.length) {
       list.replaceChildren(cell("li", labels.no_alerts, "alert none"));
