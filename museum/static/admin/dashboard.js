@@ -128,6 +128,18 @@
     }));
   }
 
+  function drawArrivalsTable(data) {
+    const body = root.querySelector('[data-live="arrivals"]');
+    if (!body) return;
+    const now = Date.parse(data.now);
+    body.replaceChildren(...data.arrivals.starts.map((start, index) => {
+      const row = document.createElement("tr");
+      const arrived = Date.parse(start) <= now ? data.arrivals.actual[index] : "–";
+      row.append(cell("th", hhmm(start)), cell("td", arrived), cell("td", data.arrivals.expected[index]));
+      return row;
+    }));
+  }
+
   function drawGates(data) {
     const body = root.querySelector('[data-live="gates"]');
     if (!body) return;
@@ -211,6 +223,7 @@
     setFigure("updated", clockFormat.format(new Date(data.now)));
     drawVenues(data);
     drawWindowTable(data);
+    drawArrivalsTable(data);
     drawGates(data);
     drawAlerts(data);
     drawGauges(data);
