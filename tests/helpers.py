@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, time, timedelta
 from itertools import count
 
+from sqlalchemy import event
 from werkzeug.security import generate_password_hash
 
 from admin.services import create_slot
@@ -117,3 +119,19 @@ def make_party_ticket(slot: Slot, party_size: int, account: Account | None = Non
         session.flush()
         ticket = booking.tickets[0]
     return ticket
+
+
+@contextmanager
+def counted_statements(app):
+    """The SQL statements the app's engine sends while the block runs (their text, in order)."""
+    engine = app.extensions["museum.db"].engine
+    statements: list[str] = []
+
+    def count(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

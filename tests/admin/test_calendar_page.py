@@ -16,9 +16,8 @@ from admin.calendar_templates import WindowSpec, generate_slots, save_template
 from admin.models import DayKind
 from museum import db
 from museum.models import AuditEvent, Day, PoolKind, Role, Slot
-from tests.booking.test_group_statements import counted_statements
 from tests.booking.test_pages import form_value, text_of
-from tests.helpers import auth_headers, make_account, make_visitor, visitor_json
+from tests.helpers import auth_headers, counted_statements, make_account, make_visitor, visitor_json
 
 TUESDAY = date(2026, 7, 14)
 CLOSED_MONDAY = date(2026, 7, 13)

@@ -7,11 +7,9 @@ import csv
 import io
 import json
 import re
-from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from admin import reports
 from admin.report_export import neutralise, safe_filename
@@ -25,7 +23,7 @@ from museum.config import ConfigError, load_settings
 from museum.models import PoolKind, Role, Venue
 from tests.booking.test_pages import log_in, text_of
 from tests.conftest import SHANGHAI, PerRequestContextClient
-from tests.helpers import TODAY, auth_headers, make_account, make_slot, make_visitor, valid_cn_id
+from tests.helpers import TODAY, auth_headers, counted_statements, make_account, make_slot, make_visitor, valid_cn_id
 
 SCAN = "/api/v1/gate/scans"
 REGIONS = {"11": "110101", "13": "130102", "31": "310101", "37": "370102", "44": "440103"}
@@ -207,21 +205,6 @@ def test_the_peak_is_the_highest_running_total_first_reached_and_each_venue_has_
     assert peak.venues == {"main": (2, datetime(2026, 7, 10, 9, 5, tzinfo=SHANGHAI)),
                            "kids": (2, datetime(2026, 7, 10, 9, 40, tzinfo=SHANGHAI))}  # fmt: skip
     assert reports.peak_inside(TODAY + timedelta(days=1), SHANGHAI).inside == 0
-
-
-@contextmanager
-def counted_statements(app):
-    engine = app.extensions["museum.db"].engine
-    statements: list[str] = []
-
-    def count(_connection, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_a_report_runs_as_many_queries_for_a_busy_day_as_for_a_quiet_one(app, client, frozen_time, ops):

@@ -3,26 +3,7 @@ checked against the day's bookings in one query and written in one statement."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
-from tests.helpers import auth_headers, group_json, make_slot, make_visitor, members_json
-
-
-@contextmanager
-def counted_statements(app):
-    engine = app.extensions["museum.db"].engine
-    statements: list[str] = []
-
-    def count(_connection, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+from tests.helpers import auth_headers, counted_statements, group_json, make_slot, make_visitor, members_json
 
 
 def submit(client, headers, slot_id, size, first_seed, organisation):
