@@ -8,9 +8,10 @@ from datetime import timedelta
 from flask import Blueprint, current_app
 from flask_babel import get_locale
 
-from admin.alerts import acknowledge_alert, current_alerts
+from admin.alerts import AlertCode, acknowledge_alert, current_alerts
 from admin.dashboard_schemas import Acknowledgement, AcknowledgementAnswer, Dashboard, Live
 from admin.live import LiveFigures, read_live_figures
+from admin.models import AlertAck
 from gate.models import gate_name
 from museum.apidoc import endpoint, only
 from museum.auth import current_account
@@ -33,6 +34,20 @@ def name_in_language(gate) -> str:
     return gate_name(gate.name, gate.name_en, str(get_locale() or "zh"))
 
 
+def dashboard_answer() -> Dashboard:
+    """The dashboard's data as of now, in the reader's language (for its API and its page)."""
+    figures = todays_figures()
+    tz = current_app.config["MUSEUM"].tz
+    return Dashboard.of(figures, current_alerts(figures, name_in_language), name_in_language, tz)
+
+
+def acknowledge_todays_alert(code: AlertCode, subject: str, note: str) -> AlertAck:
+    """Acknowledge one of the alerts raised now, as the logged-in account (for its API and its page)."""
+    figures = todays_figures()
+    raised = current_alerts(figures, name_in_language)
+    return acknowledge_alert(current_account(), figures.day, raised, code, subject, note)
+
+
 @bp.get("/ops/live")
 @endpoint(Live, who=OPS)
 def live():
@@ -49,9 +64,7 @@ def live():
 def dashboard():
     """The live dashboard's data: `/ops/live` and the windows' no-shows, arrivals per quarter hour against
     the bookings, what is still expected today, each gate's refusals by reason and silence."""
-    figures = todays_figures()
-    tz = current_app.config["MUSEUM"].tz
-    return Dashboard.of(figures, current_alerts(figures, name_in_language), name_in_language, tz)
+    return dashboard_answer()
 
 
 @bp.post("/admin/alerts/ack")
@@ -59,9 +72,7 @@ def dashboard():
 def acknowledge(json: Acknowledgement):
     """Acknowledge one of today's alerts (audited): it stays listed, marked, while its cause lasts."""
     tz = current_app.config["MUSEUM"].tz
-    figures = todays_figures()
-    raised = current_alerts(figures, name_in_language)
-    ack = acknowledge_alert(current_account(), figures.day, raised, json.code, json.subject or "", json.note or "")
+    ack = acknowledge_todays_alert(json.code, json.subject or "", json.note or "")
     return AcknowledgementAnswer(
         date=ack.day,
         code=json.code,

@@ -114,18 +114,25 @@ class Live(AnswerModel):
     @classmethod
     def of(cls, figures: LiveFigures, alerts: list[Alert], gate_name, tz: ZoneInfo) -> Live:
         return cls(
-            date=figures.day,
-            inside=figures.inside,
-            entered=figures.entered,
-            exited=figures.exited,
-            booked=figures.booked,
-            admitted=figures.admitted,
-            conflicts=figures.conflicts,
-            venues=[LiveVenue.of(venue) for venue in figures.venues],
             slots=[LiveSlot.of(window, tz) for window in figures.windows],
             gates=[LiveGate.of(gate, gate_name(gate), tz) for gate in figures.gates],
-            alerts=[LiveAlert.of(alert) for alert in alerts],
+            **_day_figures(figures, alerts),
         )
+
+
+def _day_figures(figures: LiveFigures, alerts: list[Alert]) -> dict:
+    """What `/ops/live` and the dashboard's data both say of the day."""
+    return {
+        "date": figures.day,
+        "inside": figures.inside,
+        "entered": figures.entered,
+        "exited": figures.exited,
+        "booked": figures.booked,
+        "admitted": figures.admitted,
+        "conflicts": figures.conflicts,
+        "venues": [LiveVenue.of(venue) for venue in figures.venues],
+        "alerts": [LiveAlert.of(alert) for alert in alerts],
+    }
 
 
 class DashboardWindow(LiveSlot):
@@ -188,19 +195,11 @@ class Dashboard(AnswerModel):
     def of(cls, figures: LiveFigures, alerts: list[Alert], gate_name, tz: ZoneInfo) -> Dashboard:
         arrivals = figures.arrivals
         return cls(
-            date=figures.day,
             now=figures.now.astimezone(tz),
             open=figures.open,
-            inside=figures.inside,
-            entered=figures.entered,
-            exited=figures.exited,
-            booked=figures.booked,
-            admitted=figures.admitted,
             no_shows=figures.no_shows,
             expected_to_come=figures.expected_to_come,
-            conflicts=figures.conflicts,
             scheduler_leader=figures.scheduler_leader,
-            venues=[LiveVenue.of(venue) for venue in figures.venues],
             windows=[DashboardWindow.of(window, tz) for window in figures.windows],
             gates=[DashboardGate.of(gate, gate_name(gate), tz) for gate in figures.gates],
             arrivals=ArrivalsAnswer(
@@ -208,7 +207,7 @@ class Dashboard(AnswerModel):
                 actual=arrivals.actual,
                 expected=arrivals.expected,
             ),
-            alerts=[LiveAlert.of(alert) for alert in alerts],
+            **_day_figures(figures, alerts),
         )
 
 

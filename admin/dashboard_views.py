@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from admin.alerts import AlertCode, acknowledge_alert, current_alerts
-from admin.dashboard_api import name_in_language, todays_figures
-from admin.dashboard_schemas import Dashboard
-from museum.auth import current_account, require_role
+from admin.alerts import AlertCode
+from admin.dashboard_api import acknowledge_todays_alert, dashboard_answer
+from museum.auth import require_role
 from museum.errors import DomainError
 from museum.messages import error_message
 from museum.models import Role
@@ -49,11 +48,11 @@ def reason_labels() -> dict[str, str]:
 @require_role(*OPS)
 def dashboard():
     """The live dashboard (``?screen=big`` for the control room's wall)."""
-    figures = todays_figures()
-    tz = current_app.config["MUSEUM"].tz
-    data = Dashboard.of(figures, current_alerts(figures, name_in_language), name_in_language, tz)
     return render_template(
-        "admin/dashboard.html", data=data, big=request.args.get("screen") == "big", poll_seconds=POLL_SECONDS
+        "admin/dashboard.html",
+        data=dashboard_answer(),
+        big=request.args.get("screen") == "big",
+        poll_seconds=POLL_SECONDS,
     )
 
 
@@ -68,11 +67,8 @@ def acknowledge():
         return redirect(url_for("admin_dashboard.dashboard"), code=303)
     subject = request.form.get("subject", "")[:80]
     note = request.form.get("note", "").strip()[:300]
-    figures = todays_figures()
     try:
-        acknowledge_alert(
-            current_account(), figures.day, current_alerts(figures, name_in_language), code, subject, note
-        )
+        acknowledge_todays_alert(code, subject, note)
         flash(_("Alert acknowledged."), "success")
     except DomainError as exc:
         flash(error_message(exc.code, exc.message), "info")

@@ -279,8 +279,9 @@ def _count_day(day: date, now: datetime, span: list[datetime], slot_ids: list[in
     no_shows = {slot_id: int(n or 0) for slot_id, n in absent_persons}
     for slot_id, party in absent_groups.items():
         no_shows[slot_id] = no_shows.get(slot_id, 0) + int(party or 0)
-    arrivals = _arrivals_per_bucket(span[0], min(now, span[-1] + BUCKET)) if span else []
-    gates, refusals = _gate_minutes(now)
+    gate_ids = list(session.scalars(select(Gate.id)))  # scans are read through their (gate, time) index
+    arrivals = _arrivals_per_bucket(gate_ids, span[0], min(now, span[-1] + BUCKET)) if span else []
+    gates, refusals = _gate_minutes(gate_ids, now)
     return Counted(
         {slot_id: int(n or 0) for slot_id, n in admitted},
         no_shows,
@@ -290,10 +291,9 @@ def _count_day(day: date, now: datetime, span: list[datetime], slot_ids: list[in
     )
 
 
-def _gate_minutes(now: datetime) -> tuple[dict[int, tuple[int, int, int]], dict[int, dict[str, int]]]:
+def _gate_minutes(ids: list[int], now: datetime) -> tuple[dict[int, tuple[int, int, int]], dict[int, dict[str, int]]]:
     """Each gate's entries in the last 5 and 15 minutes, refusals in the last 15, and those by reason."""
     session = db.session()
-    ids = list(session.scalars(select(Gate.id)))
     five, fifteen = now - timedelta(minutes=5), now - timedelta(minutes=15)
     admitted_in = (Scan.direction == Direction.IN) & (Scan.verdict == Verdict.ADMITTED)
     recent = {
@@ -390,12 +390,11 @@ def _arrivals(windows: list[WindowFigures], starts: list[datetime], arrived: dic
     return Arrivals(starts, actual, expected)
 
 
-def _arrivals_per_bucket(first: datetime, until: datetime) -> list[tuple[int, int]]:
+def _arrivals_per_bucket(gate_ids: list[int], first: datetime, until: datetime) -> list[tuple[int, int]]:
     """(quarter-hour index from ``first``, people admitted) for the admitted entries between the two moments."""
     session = db.session()
     if until <= first:
         return []
-    gate_ids = list(session.scalars(select(Gate.id)))
     origin = first.astimezone(UTC).replace(tzinfo=None)  # scans are stored as UTC without an offset
     if session.get_bind().dialect.name == "postgresql":
         seconds = func.extract("epoch", Scan.scanned_at - literal(origin))
