@@ -81,6 +81,7 @@ FROM picked p JOIN counts ON true JOIN gates g ON g.n = p.n % counts.k
 def seed(database_url: str, bookings: int, scans: int) -> str:
     """Today's windows, bookings, tickets and scans; returns an ops token for the dashboards."""
     os.environ.update(bench_env(database_url))
+    from datetime import time as wall
 
     from sqlalchemy import text
     from werkzeug.security import generate_password_hash
@@ -107,8 +108,6 @@ def seed(database_url: str, bookings: int, scans: int) -> str:
                     {"key": f"gate-{n}", "name": f"{n}号门", "name_en": f"Gate {n}"},
                 )  # fmt: skip
         set_day_open(ops, now.date(), True)
-        from datetime import time as wall
-
         for hour in range(8, 20, 2):
             create_slot(ops, now.date(), wall(hour), wall(hour + 2), bookings, None)
         started = time.perf_counter()
