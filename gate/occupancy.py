@@ -33,16 +33,16 @@ _CREATE = insert(Occupancy).values(inside=0, entered=0, exited=0)
 _EXISTS = select(Occupancy.venue_id).where(Occupancy.venue_id == bindparam("venue"), Occupancy.date == bindparam("day"))
 
 
-def ensure_row(session: Session, venue_id: int, day: date) -> bool:
-    """Create the day's counter row of a venue if it is missing; True if it was missing."""
+def ensure_row(session: Session, venue_id: int, day: date) -> None:
+    """Create the day's counter row of a venue if it is missing (another gate may create it at the same
+    moment)."""
     if session.connection().execute(_EXISTS, {"venue": venue_id, "day": day}).first() is not None:
-        return False
+        return
     try:
         with session.begin_nested():
             session.connection().execute(_CREATE, {"venue_id": venue_id, "date": day})
     except IntegrityError:
         pass  # another gate created it at the same moment
-    return True
 
 
 def enter(session: Session, venue_id: int, day: date, count: int, safe_capacity: int) -> bool:
@@ -54,13 +54,15 @@ def enter(session: Session, venue_id: int, day: date, count: int, safe_capacity:
     params = {"venue": venue_id, "day": day, "n": count, "cap": safe_capacity}
     if session.connection().execute(_ENTER, params).rowcount == 1:
         return True
-    if ensure_row(session, venue_id, day):
-        return session.connection().execute(_ENTER, params).rowcount == 1
-    return False
+    # No row, or no room. The row may also have been created by another gate since the UPDATE looked (it
+    # sees only what was committed when it started), so the UPDATE is tried again once the row exists.
+    ensure_row(session, venue_id, day)
+    return session.connection().execute(_ENTER, params).rowcount == 1
 
 
 def exit_(session: Session, venue_id: int, day: date, count: int) -> None:
     """Count ``count`` people out."""
     params = {"venue": venue_id, "day": day, "n": count}
-    if session.connection().execute(_EXIT, params).rowcount == 0 and ensure_row(session, venue_id, day):
+    if session.connection().execute(_EXIT, params).rowcount == 0:  # no row yet (or one too new to be seen)
+        ensure_row(session, venue_id, day)
         session.connection().execute(_EXIT, params)
