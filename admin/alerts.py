@@ -16,9 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from admin.live import LiveFigures
 from admin.models import AlertAck
 from museum import db
+from museum.answer_cache import forget_answers
 from museum.audit import record_event
 from museum.errors import DomainError
 from museum.models import Account
+
+#: The key prefix of the live answers screens poll (admin/dashboard_api.py), shared for about a second.
+LIVE_ANSWERS = "live:"
 
 #: Inside this share of a venue's safe capacity is a warning, and this one is critical.
 WARN_SHARE, CRITICAL_SHARE = 0.80, 0.95
@@ -110,7 +114,7 @@ def acknowledge_alert(
 ) -> AlertAck:
     """Record that ``actor`` has seen this alert of ``day`` (one of those ``raised`` now): it stays listed,
     marked, while its cause lasts. Raises ``not_raised`` for an alert that is not up and
-    ``already_acknowledged`` if someone did already. Writes an audit event."""
+    ``already_acknowledged`` if someone did already. Writes an audit event; drops the shared live answers."""
     if (code, subject) not in {(alert.code, alert.subject) for alert in raised}:
         raise DomainError("not_raised", "This alert is not raised now: there is nothing to acknowledge.")
     try:
@@ -120,6 +124,7 @@ def acknowledge_alert(
             session.flush()
             target = f"alert:{day.isoformat()}:{code.value}" + (f":{subject}" if subject else "")
             record_event(session, actor.email, "alert.acknowledge", target, None, {"code": code.value}, note)
+            forget_answers(LIVE_ANSWERS)  # every screen shows the acknowledgement at its next poll
     except IntegrityError:
         raise DomainError("already_acknowledged", "Someone has already acknowledged this alert.") from None
     return ack

@@ -3,16 +3,18 @@ other screens), the dashboard's own fuller data, and acknowledging an alert."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import Blueprint, current_app
 from flask_babel import get_locale
 
-from admin.alerts import AlertCode, acknowledge_alert, current_alerts
+from admin.alerts import LIVE_ANSWERS, AlertCode, acknowledge_alert, current_alerts
 from admin.dashboard_schemas import Acknowledgement, AcknowledgementAnswer, Dashboard, Live
 from admin.live import LiveFigures, read_live_figures
 from admin.models import AlertAck
 from gate.models import gate_name
+from museum.answer_cache import cached_answer
 from museum.apidoc import endpoint, only
 from museum.auth import current_account
 from museum.clock import utcnow
@@ -34,11 +36,31 @@ def name_in_language(gate) -> str:
     return gate_name(gate.name, gate.name_en, str(get_locale() or "zh"))
 
 
+def shared_answer(kind: str, compute: Callable[[], Live | Dashboard]) -> bytes:
+    """Today's live answer of ``kind`` in the reader's language as JSON, shared by all workers for
+    ``LIVE_ANSWER_SECONDS`` (screens polling it cost one computation a second, not one each)."""
+    settings = current_app.config["MUSEUM"]
+    now = utcnow()
+    key = f"{LIVE_ANSWERS}{kind}:{now.astimezone(settings.tz).date().isoformat()}:{get_locale() or 'zh'}"
+    return cached_answer(key, now, settings.LIVE_ANSWER_SECONDS, lambda: compute().model_dump_json().encode())
+
+
+def live_answer() -> Live:
+    figures = todays_figures()
+    tz = current_app.config["MUSEUM"].tz
+    return Live.of(figures, current_alerts(figures, name_in_language), name_in_language, tz)
+
+
 def dashboard_answer() -> Dashboard:
-    """The dashboard's data as of now, in the reader's language (for its API and its page)."""
+    """The dashboard's data as of now, in the reader's language."""
     figures = todays_figures()
     tz = current_app.config["MUSEUM"].tz
     return Dashboard.of(figures, current_alerts(figures, name_in_language), name_in_language, tz)
+
+
+def shared_dashboard_answer() -> Dashboard:
+    """The dashboard's data as its API shares it (for its page)."""
+    return Dashboard.model_validate_json(shared_answer("dashboard", dashboard_answer))
 
 
 def acknowledge_todays_alert(code: AlertCode, subject: str, note: str) -> AlertAck:
@@ -48,15 +70,16 @@ def acknowledge_todays_alert(code: AlertCode, subject: str, note: str) -> AlertA
     return acknowledge_alert(current_account(), figures.day, raised, code, subject, note)
 
 
+def json_answer(body: bytes):
+    return current_app.response_class(body, mimetype="application/json")
+
+
 @bp.get("/ops/live")
 @endpoint(Live, who=OPS)
 def live():
     """Inside now against each venue's safe capacity, arrived vs booked per slot, each gate's last 15 minutes,
     and the alerts that are up."""
-    figures = todays_figures()
-    return Live.of(
-        figures, current_alerts(figures, name_in_language), name_in_language, current_app.config["MUSEUM"].tz
-    )
+    return json_answer(shared_answer("live", live_answer))
 
 
 @bp.get("/admin/dashboard")
@@ -64,7 +87,7 @@ def live():
 def dashboard():
     """The live dashboard's data: `/ops/live` and the windows' no-shows, arrivals per quarter hour against
     the bookings, what is still expected today, each gate's refusals by reason and silence."""
-    return dashboard_answer()
+    return json_answer(shared_answer("dashboard", dashboard_answer))
 
 
 @bp.post("/admin/alerts/ack")

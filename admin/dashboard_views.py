@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from admin.alerts import AlertCode
-from admin.dashboard_api import acknowledge_todays_alert, dashboard_answer
+from admin.dashboard_api import acknowledge_todays_alert, shared_dashboard_answer
 from museum.auth import require_role
 from museum.errors import DomainError
 from museum.messages import error_message
@@ -50,7 +50,7 @@ def dashboard():
     """The live dashboard (``?screen=big`` for the control room's wall)."""
     return render_template(
         "admin/dashboard.html",
-        data=dashboard_answer(),
+        data=shared_dashboard_answer(),
         big=request.args.get("screen") == "big",
         poll_seconds=POLL_SECONDS,
     )

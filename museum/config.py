@@ -66,6 +66,9 @@ class Settings:
     #: scans) are worked out at most this often, by one worker for all (0: on every request). Inside now,
     #: the gates and the alerts are always read afresh.
     LIVE_SNAPSHOT_SECONDS: int = 5
+    #: The live answers (`/ops/live`, the dashboard's data) are shared by all workers for this long, so
+    #: that many screens polling cost about one computation a second (0: computed on every request).
+    LIVE_ANSWER_SECONDS: int = 1
     #: Whether a visitor who went out may come back in on the same ticket.
     REENTRY_ALLOWED: bool = False
     #: No-shows: a booking's window ends, plus this grace, before its absent persons count as no-shows;
@@ -230,6 +233,7 @@ def _validate(settings: Settings) -> None:
         "BAN_DAYS",
         "LATE_CANCEL_BEFORE_START_MIN",
         "LIVE_SNAPSHOT_SECONDS",
+        "LIVE_ANSWER_SECONDS",
     ):
         if getattr(settings, name) < 0:
             raise ConfigError(f"MUSEUM_{name} must not be negative")

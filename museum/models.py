@@ -288,3 +288,15 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str] = mapped_column(String(300), default="")
+
+
+class CachedAnswer(Base):
+    """An answer many readers poll, as last computed (museum/answer_cache.py): read instead of computed
+    while it is younger than its reader's bound."""
+
+    __tablename__ = "cached_answers"
+
+    #: What the answer is, e.g. ``dashboard:2026-07-15:zh``.
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    body: Mapped[bytes] = mapped_column(LargeBinary)

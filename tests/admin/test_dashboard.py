@@ -3,6 +3,7 @@ say; alerts fire and clear with their causes and are acknowledged once; staff la
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime, timedelta
 
@@ -59,6 +60,17 @@ def scheduler_leads(until: datetime) -> None:
 @pytest.fixture
 def ops(client):
     return auth_headers(make_account(Role.OPS))
+
+
+def share_answers_for(app, monkeypatch, seconds: int) -> None:
+    monkeypatch.setitem(app.config, "MUSEUM", dataclasses.replace(app.config["MUSEUM"], LIVE_ANSWER_SECONDS=seconds))
+
+
+@pytest.fixture(autouse=True)
+def answers_computed_afresh(app, monkeypatch):
+    """These tests read the figures right after each scan at a frozen time: every answer is worked out
+    afresh (the test of the shared answers turns sharing back on)."""
+    share_answers_for(app, monkeypatch, 0)
 
 
 def test_after_a_scripted_morning_the_dashboard_says_what_the_bookings_and_scans_say(client, frozen_time, ops):
@@ -248,6 +260,30 @@ def test_the_dashboard_and_its_data_are_for_operations_only(client, role):
     account = make_account(role)
     log_in(client, account.email)
     assert client.get("/admin").status_code == 403
+
+
+def test_live_answers_are_shared_for_a_second_and_an_acknowledgement_shows_at_once(
+    app, client, frozen_time, ops, monkeypatch
+):
+    share_answers_for(app, monkeypatch, 1)
+    frozen_time.move_to(at(8))
+    slot = make_slot(day=TODAY, start="09:00", end="12:00")
+    first, second = book(client, slot, (1, 2))
+    frozen_time.move_to(at(9))
+    gate = auth_headers(make_account(Role.GATE))
+    scan(client, gate, first)
+    zh, en = (client.get(f"{DASHBOARD}?lang={lang}", headers=ops).get_json() for lang in ("zh", "en"))
+    scan(client, gate, second)
+    frozen_time.move_to(at(9) + timedelta(milliseconds=900))
+    assert client.get(f"{DASHBOARD}?lang=en", headers=ops).get_json() == en  # the same answer, shared
+    assert client.get(LIVE, headers=ops).get_json()["inside"] == 2  # another answer, its own entry
+    assert (zh["gates"][0]["name"], en["gates"][0]["name"]) == ("正门", "Main entrance")  # one per language
+    frozen_time.move_to(at(9, 0) + timedelta(seconds=1))
+    assert client.get(DASHBOARD, headers=ops).get_json()["inside"] == 2  # at most a second old
+    [alert] = [a for a in client.get(LIVE, headers=ops).get_json()["alerts"] if a["code"] == "scheduler_down"]
+    assert client.post(ACK, json={"code": "scheduler_down"}, headers=ops).status_code == 200
+    [alert] = [a for a in client.get(DASHBOARD, headers=ops).get_json()["alerts"] if a["code"] == "scheduler_down"]
+    assert alert["acknowledged_by"]  # not the answer shared a moment before
 
 
 def test_the_days_aggregates_are_shared_for_a_few_seconds_while_inside_now_is_always_fresh(client, frozen_time, ops):

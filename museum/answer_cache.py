@@ -1,0 +1,48 @@
+"""Answers that many readers poll, shared by every worker for about a second: a thousand polls of the
+same figures cost one computation and a thousand reads of one row, instead of a thousand computations.
+
+Only for answers that may be a moment old (live figures shown on screens); nothing is ever decided from
+them. The table is the store so that every worker and every node sees the same entry, with or without
+Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from museum import db
+from museum.models import CachedAnswer
+
+
+def cached_answer(key: str, now: datetime, max_age: float, compute: Callable[[], bytes]) -> bytes:
+    """The answer stored under ``key`` if it was computed less than ``max_age`` seconds before ``now``,
+    else ``compute()``'s, which is stored for the next readers (``max_age`` 0: always computed afresh).
+    Several workers may compute the same expired entry at once; the last one stored wins."""
+    if max_age <= 0:
+        return compute()
+    stored = db.session().execute(select(CachedAnswer.stored_at, CachedAnswer.body).where(CachedAnswer.key == key))
+    row = stored.first()
+    if row is not None and timedelta(0) <= now - row.stored_at < timedelta(seconds=max_age):
+        return row.body
+    body = compute()
+    _store(key, now, body)
+    return body
+
+
+def forget_answers(prefix: str) -> None:
+    """Drop the stored answers whose key starts with ``prefix`` (after a change their readers must see at
+    once), inside the caller's write transaction."""
+    db.session().execute(delete(CachedAnswer).where(CachedAnswer.key.startswith(prefix, autoescape=True)))
+
+
+def _store(key: str, now: datetime, body: bytes) -> None:
+    dialect = postgresql if db.session().get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(CachedAnswer).values(key=key, stored_at=now, body=body)
+    statement = statement.on_conflict_do_update(
+        index_elements=[CachedAnswer.key], set_={"stored_at": now, "body": body}
+    )
+    with db.write_transaction() as session:
+        session.execute(statement)
