@@ -6,7 +6,8 @@ How it runs (PostgreSQL; the given database's schema is replaced):
    the last three hours at 6 gates (mostly admissions, some exits, 5% refusals), the counters matching,
    written with set-based SQL (generate_series), then ANALYZE.
 2. Starts gunicorn with 4 sync workers on 127.0.0.1 and asks `/api/v1/ops/live` and
-   `/api/v1/admin/dashboard` one request at a time (after a warm-up), printing p50/p99/max.
+   `/api/v1/admin/dashboard` one request at a time (after a warm-up), printing p50/p99/max: once with
+   every answer worked out afresh (MUSEUM_LIVE_ANSWER_SECONDS=0), once as served (shared for a second).
 3. Runs the gate rush of bench/gate_rush.py (16 scanners, 10% duplicate scans) on the same database in
    eight rounds (without, with, with, without, twice), with 20 dashboards polling `/api/v1/admin/dashboard`
    every 3 s (the page's rate) from another process, and prints scans/s of each round, the mean of each kind and the
@@ -217,10 +218,13 @@ def main() -> None:
         database_url = reset_database(args.db, Path(tmp))
         ops_token = seed(database_url, args.bookings, args.scans)
         codes, tokens = prepare(database_url, (args.tickets + warm) * len(rounds), args.scanners)
+        for shared, env in (("worked out on every request", {"MUSEUM_LIVE_ANSWER_SECONDS": "0"}),
+                            ("shared for a second (the default)", {})):  # fmt: skip
+            with gunicorn(database_url, 4, args.max_seconds, env) as port:
+                print(f"reads, one at a time, gunicorn -w 4, answers {shared}:")
+                for path in ("/api/v1/ops/live", "/api/v1/admin/dashboard"):
+                    print(f"  GET {path}: {describe_latencies(timed_reads(port, ops_token, path, args.requests))}")
         with gunicorn(database_url, 4, args.max_seconds) as port:
-            print("reads, one at a time, gunicorn -w 4:")
-            for path in ("/api/v1/ops/live", "/api/v1/admin/dashboard"):
-                print(f"  GET {path}: {describe_latencies(timed_reads(port, ops_token, path, args.requests))}")
             speeds: dict[str, list[float]] = {"without": [], "with": []}
             per_round = args.tickets + warm
             for index, kind in enumerate(rounds):
