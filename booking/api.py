@@ -25,6 +25,7 @@ from museum.auth import current_account
 from museum.clock import utcnow
 from museum.extensions import limited
 from museum.models import Role
+from museum.public_cache import public_answer
 
 bp = Blueprint("api_booking", __name__, url_prefix="/api/v1")
 
@@ -37,9 +38,12 @@ def _settings():
 
 
 @bp.get("/slots")
+@public_answer
 @endpoint(SlotsAnswer, who=PUBLIC)
 def slots(query: SlotsQuery):
-    """Slots of a day with free places for individual visitors."""
+    """Slots of a day with free places for individual visitors. Cacheable for a second (`Cache-Control`,
+    `ETag`, `304`) and worked out at most once a second per process: it may be a second old; a booking is
+    decided on the live counters."""
     now = utcnow()
     found = queries.list_slots(query.date, query.venue or None)
     return SlotsAnswer(slots=[SlotAnswer.of(slot, now, _settings()) for slot in found])

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-from museum import db, ratelimit  # noqa: F401  (ratelimit registers the museum+sqlite:// counter storage)
+from museum import db, public_cache, ratelimit  # noqa: F401  (ratelimit registers the museum+sqlite:// counter storage)
 from museum.config import DEFAULT_INSTANCE_PATH, load_settings
 from museum.extensions import babel, csrf, limiter
 from museum.http import BoundedJSONProvider, init_security_headers
@@ -88,6 +88,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.url_map.converters["day"] = DayConverter
     app.session_interface = BearerlessCookieSessions()
     app.extensions["museum.db"] = db.Database(settings.DATABASE_URL)
+    public_cache.init_app(app)
     app.teardown_appcontext(db.close_session)
 
     init_security_headers(app, settings)

@@ -69,6 +69,9 @@ class Settings:
     #: The live answers (`/ops/live`, the dashboard's data) are shared by all workers for this long, so
     #: that many screens polling cost about one computation a second (0: computed on every request).
     LIVE_ANSWER_SECONDS: int = 1
+    #: Public answers visitors poll (availability) are worked out at most this often per process, or per
+    #: Redis when REDIS_URL is set (museum/public_cache.py; 0: on every request).
+    PUBLIC_CACHE_SECONDS: int = 1
     #: Whether a visitor who went out may come back in on the same ticket.
     REENTRY_ALLOWED: bool = False
     #: No-shows: a booking's window ends, plus this grace, before its absent persons count as no-shows;
@@ -234,6 +237,7 @@ def _validate(settings: Settings) -> None:
         "LATE_CANCEL_BEFORE_START_MIN",
         "LIVE_SNAPSHOT_SECONDS",
         "LIVE_ANSWER_SECONDS",
+        "PUBLIC_CACHE_SECONDS",
     ):
         if getattr(settings, name) < 0:
             raise ConfigError(f"MUSEUM_{name} must not be negative")

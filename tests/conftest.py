@@ -60,7 +60,11 @@ def database_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def app(database_url):
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "RATELIMIT_ENABLED": False})
+    # Tests read availability right after changing it, at a frozen time: it is worked out on every request
+    # (tests/booking/test_public_cache.py turns the micro-cache on).
+    app = create_app(
+        {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "RATELIMIT_ENABLED": False, "PUBLIC_CACHE_SECONDS": 0}
+    )
     app.config["TESTING"] = True
     yield app
     app.extensions["museum.db"].dispose()
