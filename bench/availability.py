@@ -1,0 +1,176 @@
+"""Availability polled as on a release minute: `GET /api/v1/slots?date=D` for a day of 8 windows, from
+many keep-alive connections at once, measured with wrk (Debian's `wrk` package).
+
+How it runs (the given database's schema is replaced):
+1. Creates 8 windows on the next open day.
+2. Starts gunicorn -w 4 on 127.0.0.1 and measures, for --seconds each, with --connections connections:
+   a. gunicorn alone, every answer worked out (MUSEUM_PUBLIC_CACHE_SECONDS=0: the app before the cache);
+   b. gunicorn alone, the app's micro-cache on (the default, 1 s);
+   c. through nginx (deploy/nginx/museum.conf with this run's ports) in front of b;
+   d. conditional requests (If-None-Match) through gunicorn alone: 304s.
+   and prints requests/s, p50/p99 and how many answers were not 200/304.
+Everything stops by itself (gunicorn and nginx run under `timeout`).
+
+    python bench/availability.py --db postgresql://postgres@127.0.0.1:5432/museum_bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import ROOT, bench_env, free_port, gunicorn, request, reset_database
+
+WRK_SCRIPT = """
+local etag = os.getenv("BENCH_ETAG")
+if etag and etag ~= "" then wrk.headers["If-None-Match"] = etag end
+local bad = 0
+response = function(status, headers, body)
+  if status ~= 200 and status ~= 304 then bad = bad + 1 end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %.0f %.3f %.3f %d\\n", summary.requests,
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def prepare(database_url: str) -> str:
+    os.environ.update(bench_env(database_url))
+    from datetime import time as wall
+
+    from werkzeug.security import generate_password_hash
+
+    from admin.services import create_slot
+    from museum import db
+    from museum.app import create_app
+    from museum.calendar import open_by_default
+    from museum.clock import local_now
+    from museum.models import Account, Role
+
+    app = create_app()
+    with app.app_context():
+        day = local_now(app.config["MUSEUM"].tz).date() + timedelta(days=1)
+        while not open_by_default(day):
+            day += timedelta(days=1)
+        with db.write_transaction() as session:
+            admin = Account(email="admin@bench", name="admin", password_hash=generate_password_hash("x" * 12),
+                            role=Role.ADMIN)  # fmt: skip
+            session.add(admin)
+        for index in range(8):
+            start = 9 * 60 + 60 * index
+            create_slot(admin, day, wall(start // 60, 0), wall(start // 60 + 1, 0), 500, None)
+    app.extensions["museum.db"].dispose()
+    return day.isoformat()
+
+
+def wrk(port: int, path: str, connections: int, seconds: int, etag: str = "") -> str:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    try:
+        output = subprocess.run(
+            ["timeout", str(seconds + 30), "wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s",
+             "--latency", "-s", script.name, f"http://127.0.0.1:{port}{path}"],
+            capture_output=True, text=True, env={**os.environ, "BENCH_ETAG": etag}, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        os.unlink(script.name)
+    found = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)", output)
+    if found is None:
+        raise RuntimeError(output)
+    total, per_second, p50, p99, errors = found.groups()
+    figures = f"{int(per_second):,} requests/s, p50 {float(p50):.1f} ms, p99 {float(p99):.1f} ms"
+    return f"{figures} ({total} requests, {errors} errors)"
+
+
+def first_etag(port: int, path: str) -> str:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", path)
+    answer = connection.getresponse()
+    answer.read()
+    connection.close()
+    return answer.getheader("ETag") or ""
+
+
+@contextmanager
+def nginx(app_port: int, max_seconds: int):
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="museum-nginx-") as folder:
+        prefix = Path(folder)
+        site = (ROOT / "deploy" / "nginx" / "museum.conf").read_text()
+        site = (site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};")
+                .replace("listen 80;", f"listen 127.0.0.1:{port} backlog=4096;")
+                .replace("/var/cache/nginx/museum", str(prefix / "cache"))
+                .replace("/srv/museum/museum/static/", f"{ROOT / 'museum' / 'static'}/"))  # fmt: skip
+        (prefix / "museum.conf").write_text(site)
+        temp = "\n".join(f"    {kind}_temp_path {prefix / kind};" for kind in ("client_body", "proxy", "fastcgi",
+                                                                               "uwsgi", "scgi"))  # fmt: skip
+        user = "user root;" if os.geteuid() == 0 else ""
+        (prefix / "nginx.conf").write_text(
+            f"{user}\ndaemon off;\nworker_processes 1;\npid {prefix / 'nginx.pid'};\n"
+            f"error_log {prefix / 'error.log'} warn;\nevents {{ worker_connections 4096; }}\n"
+            f"http {{\n    include /etc/nginx/mime.types;\n    access_log off;\n{temp}\n"
+            f"    include {prefix / 'museum.conf'};\n}}\n"
+        )
+        process = subprocess.Popen(["timeout", str(max_seconds), binary, "-p", str(prefix), "-c",
+                                    str(prefix / "nginx.conf")], start_new_session=True)  # fmt: skip
+        try:
+            for _ in range(100):
+                try:
+                    if request("127.0.0.1", port, "GET", "/healthz")[0] == 200:
+                        break
+                except OSError:
+                    time.sleep(0.1)
+            yield port
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", required=True, help="sqlite, or a PostgreSQL URL (its schema is replaced)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--max-seconds", type=int, default=300, help="servers are stopped after this long")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("needs wrk (Debian: apt-get install wrk)")
+    with tempfile.TemporaryDirectory() as tmp:
+        database_url = reset_database(args.db, Path(tmp))
+        day = prepare(database_url)
+        path = f"/api/v1/slots?date={day}"
+        print(f"GET {path}, {args.connections} connections, {args.seconds} s each, gunicorn -w 4, wrk -t 2:")
+        with gunicorn(database_url, 4, args.max_seconds, {"MUSEUM_PUBLIC_CACHE_SECONDS": "0"}) as port:
+            wrk(port, path, args.connections, 2)  # warm-up
+            print(f"  gunicorn, every answer worked out: {wrk(port, path, args.connections, args.seconds)}")
+        with gunicorn(database_url, 4, args.max_seconds) as port:
+            wrk(port, path, args.connections, 2)
+            print(f"  gunicorn, micro-cache of 1 s:      {wrk(port, path, args.connections, args.seconds)}")
+            etag = first_etag(port, path)
+            print(f"  gunicorn, If-None-Match (304):     {wrk(port, path, args.connections, args.seconds, etag)}")
+            if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
+                with nginx(port, args.max_seconds) as front:
+                    wrk(front, path, args.connections, 2)
+                    print(f"  nginx micro-cache in front:        {wrk(front, path, args.connections, args.seconds)}")
+            else:
+                print("  nginx: not installed (Debian: apt-get install nginx)")
+
+
+if __name__ == "__main__":
+    main()
