@@ -13,6 +13,7 @@ conditional UPDATE of the live counters, whatever a cached answer said a moment 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ STALE_WHILE_REVALIDATE_SECONDS = 5
 #: How many different answers one process keeps (days × venues × languages; more are dropped oldest first).
 PROCESS_ENTRIES = 512
 _REDIS_PREFIX = "museum:public:"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,14 @@ class AnswerStore:
         if redis_url:
             import redis
 
-            self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5)
+            self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            self._redis_errors = (redis.RedisError, OSError)
 
     def get(self, key: str, now: datetime, max_age: float) -> StoredAnswer | None:
         with self._lock:
             stored = self._answers.get(key)
         if stored is None and self._redis is not None:
-            raw = self._redis.get(_REDIS_PREFIX + key)
+            raw = self._shared(lambda client: client.get(_REDIS_PREFIX + key))
             stored = StoredAnswer.decode(raw) if raw is not None else None
         if stored is None or not timedelta(0) <= now - stored.computed_at < timedelta(seconds=max_age):
             return None
@@ -78,7 +81,17 @@ class AnswerStore:
             while len(self._answers) > PROCESS_ENTRIES:
                 self._answers.popitem(last=False)
         if self._redis is not None:
-            self._redis.set(_REDIS_PREFIX + key, stored.encode(), px=max(int(max_age * 1000), 1))
+            self._shared(
+                lambda client: client.set(_REDIS_PREFIX + key, stored.encode(), px=max(int(max_age * 1000), 1))
+            )
+
+    def _shared(self, call):
+        """A Redis call; while Redis is away, each process answers from its own copy (or works it out)."""
+        try:
+            return call(self._redis)
+        except self._redis_errors as exc:
+            log.warning("public cache: Redis unavailable (%s); answering without it", type(exc).__name__)
+            return None
 
     def clear(self) -> None:
         with self._lock:

@@ -106,3 +106,14 @@ def test_through_redis_every_process_shares_one_answer(app, client, database_url
         for node in nodes:
             node.extensions["museum.public_cache"].clear()
             node.extensions["museum.db"].dispose()
+
+
+def test_while_redis_is_away_availability_is_still_answered(database_url, micro_cache):
+    overrides = {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "RATELIMIT_ENABLED": False}
+    node = create_app({**overrides, "REDIS_URL": "redis://127.0.0.1:1/0"})  # nothing listens there
+    make_slot(day=TOMORROW, capacity=10)
+    try:
+        answer = node.test_client().get(SLOTS)
+        assert answer.status_code == 200 and available(answer) == 10
+    finally:
+        node.extensions["museum.db"].dispose()
