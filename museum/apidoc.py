@@ -222,6 +222,7 @@ _TAGS = {
     "admin.staff_api": "staff",
     "booking.waitlist_api": "visitors",
     "gate.api": "gates",
+    "museum.profile_api": "museum",
 }
 
 

@@ -188,6 +188,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(gate_pages)
     app.register_blueprint(metrics)
     back_office_menu.register(app)
+    from museum import profile_views
+
+    profile_views.register(app)  # the museum's profile: its API, its back-office page, the header's brand
 
 
 def _register_health(app: Flask) -> None:

@@ -103,14 +103,16 @@ def reconcile(fix: bool):
 @click.option("--no-serve", is_flag=True, help="Seed only; do not start the web server.")
 def demo(host: str, port: int, no_serve: bool):
     """Seed a demo science museum on the configured database and serve it."""
-    from museum.demo import seed_demo
+    from museum.demo import seed_demo, visit_instructions
     from museum.migrate import upgrade
 
     upgrade(current_app.config["MUSEUM"].DATABASE_URL)
-    logins = seed_demo(password_factory=lambda: secrets.token_urlsafe(9))
+    seeded = seed_demo(password_factory=lambda: secrets.token_urlsafe(9))
     click.echo("Demo museum ready. Logins (shown once):")
-    for email, role, password in logins:
+    for email, role, password in seeded.logins:
         click.echo(f"  {role:<8} {email:<28} {password}")
+    for line in visit_instructions(seeded.visit, f"http://{host}:{port}"):
+        click.echo(line)
     if not no_serve:
         from werkzeug.serving import run_simple
 

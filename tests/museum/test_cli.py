@@ -47,12 +47,12 @@ def test_demo_is_a_template_and_a_summer_rule_set_with_the_slots_they_give_and_p
     # The booking window (7 days) and the margin, from the frozen Friday 10 July: in summer, Mondays open
     # and every day has the late window too.
     assert len(days) == 22 and date(2026, 7, 13) in days
-    assert len(slots) == 3 * 22
-    tuesday_morning = next(s for s in slots if s.date == date(2026, 7, 14) and s.start_time == time(9))
+    assert len(slots) == 3 * 22 + 1  # and today's demo window, 10:05-12:05 (see test_demo.py)
+    tuesday_morning = next(s for s in slots if s.date == date(2026, 7, 14) and s.start_time == time(9, 30))
     assert tuesday_morning.pool(PoolKind.INDIVIDUAL).capacity == 15000  # 12,000 and 25 %
     again = runner.invoke(args=["demo", "--no-serve"])
     assert again.exit_code == 0
-    assert db.session().scalar(select(func.count(Slot.id))) == 3 * 22
+    assert db.session().scalar(select(func.count(Slot.id))) == 3 * 22 + 1
 
 
 def test_keys_rotate_announces_the_new_key(app):

@@ -67,6 +67,7 @@ def test_operations_that_need_a_login_say_so_and_public_ones_do_not(client):
     assert public == {
         ("/auth/register", "post"), ("/auth/token", "post"), ("/slots", "get"),
         ("/openapi.json", "get"), ("/docs", "get"), ("/groups/template.csv", "get"),
+        ("/museum", "get"),
     }  # fmt: skip
     assert "403" in paths["/admin/slots"]["post"]["responses"]
     refusals = paths["/bookings"]["post"]["responses"]["409"]["description"]
