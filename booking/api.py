@@ -28,8 +28,9 @@ from museum.models import Role
 
 bp = Blueprint("api_booking", __name__, url_prefix="/api/v1")
 
-BOOKING_REFUSALS = ("slot_full", "duplicate_person", "limit_reached", "booking_closed", "booking_not_open",
-                    "booking_ended", "in_progress", "idempotency_key_reused")  # fmt: skip
+BOOKING_REFUSALS = ("slot_full", "duplicate_person", "limit_reached", "minor_without_adult", "too_many_minors",
+                    "booking_closed", "booking_not_open", "booking_ended", "in_progress",
+                    "idempotency_key_reused")  # fmt: skip
 
 
 def _settings():

@@ -7,11 +7,12 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from booking import idempotency
+from booking import idempotency, party
 from booking.conduct import active_ban_clause, banned_refusal, count_late_cancel
 from booking.models import Ban, Booking, BookingStatus, Person, Ticket
 from booking.persons import CheckedVisitor, VisitorInput, check_visitor, id_hmac_key, lock_account, resolve_persons
@@ -24,7 +25,6 @@ from museum.codes import TicketClaims, encode_code, new_reference
 from museum.config import Settings
 from museum.errors import DomainError, Forbidden, Invalid, NotFound
 from museum.keys import signing_key
-from museum.messages import already_booked
 from museum.models import STAFF_ROLES, Account, Day, PoolKind, Role, Slot
 
 
@@ -45,7 +45,8 @@ def create_booking(
     """Book ``visitors`` into the individual pool of a slot and issue one signed ticket per person.
 
     Raises ``Invalid`` (422) for malformed input or an unknown slot; 409 ``limit_reached``,
-    ``booking_closed``, ``booking_not_open``, ``booking_ended``, ``duplicate_person``, ``slot_full``.
+    ``booking_closed``, ``booking_not_open``, ``booking_ended``, ``duplicate_person`` (naming the person),
+    ``minor_without_adult``, ``too_many_minors``, ``slot_full``.
     With an ``idempotency_key`` the first answer is stored and a retry gets it again (a refusal too).
     One transaction: the places, the booking, its tickets and the idempotency record commit together.
     Everything that can be done before it (validation, the slot's rules, signing) is done first, so
@@ -67,6 +68,7 @@ def create_booking(
     key = signing_key()  # loaded before the write transaction: the first call may have to create it
     try:
         slot = _bookable_slot(slot_id, len(checked), settings)
+        party.check_party(account.id, slot.date, checked, settings)
     except DomainError as exc:
         metrics.booking_refused(exc)
         if idempotency_key and exc.status == 409:
@@ -122,15 +124,14 @@ def check_visitors(visitors: list[VisitorInput], settings: Settings) -> list[Che
     if not visitors:
         raise Invalid({"visitors": "Add at least one visitor."})
     if len(visitors) > settings.MAX_PERSONS_PER_BOOKING:
-        raise DomainError("limit_reached", f"At most {settings.MAX_PERSONS_PER_BOOKING} persons can be on one booking.")
+        raise DomainError(
+            "limit_reached", _l("At most %(num)d people per booking.", num=settings.MAX_PERSONS_PER_BOOKING)
+        )
     errors: dict[str, str] = {}
     checked = [check_visitor(visitor, f"visitors.{index}", errors) for index, visitor in enumerate(visitors)]
     if errors:
         raise Invalid(errors)
-    digests = [visitor.checked.digest for visitor in checked if visitor.checked]
-    person_ids = [visitor.person_id for visitor in checked if visitor.person_id is not None]
-    if len(set(digests)) != len(digests) or len(set(person_ids)) != len(person_ids):
-        raise DomainError("duplicate_person", "The same person is on this booking twice.")
+    party.check_duplicates(party.typed_members(checked))
     return checked
 
 
@@ -247,11 +248,13 @@ def write_booking(
         raise _already_booked(session, slot.date, visitors)
     if account_limit and bookings_today >= settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY:
         raise DomainError(
-            "limit_reached", f"An account can make {settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY} bookings per day."
+            "limit_reached",
+            _l("At most %(num)d bookings per day per account.", num=settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY),
         )
     persons = resolve_persons(session, account.id, visitors)
     if len({person.digest for person in persons}) != len(persons):
-        raise DomainError("duplicate_person", "The same person is on this booking twice.")
+        pairs = enumerate(zip(visitors, persons, strict=True))
+        party.check_duplicates([_member(index, visitor, person) for index, (visitor, person) in pairs])
 
     booking = Booking(
         account_id=account.id,
@@ -314,13 +317,20 @@ def _already_booked(session: Session, day, visitors: list[CheckedVisitor]) -> Do
     """``duplicate_person`` naming the visitors who already hold a live booking (or a group's) that day."""
     digests = [visitor.checked.digest for visitor in visitors if visitor.checked]
     taken = set(session.connection().execute(_TAKEN, {"day": day, "digests": digests}).scalars())
-    booked = {f"visitors.{index}": visitor.name for index, visitor in enumerate(visitors)
+    booked = {f"visitors.{index}.id_number": party.person_label(visitor.name, visitor.checked.masked)
+              for index, visitor in enumerate(visitors)
               if visitor.checked and visitor.checked.digest in taken}  # fmt: skip
     return DomainError(
         "duplicate_person",
-        f"Already booked on this day: {', '.join(booked.values())}.",
-        fields={source: already_booked(name) for source, name in booked.items()},
-    )
+        _l("Already booked on this day: %(names)s.", names=", ".join(booked.values())),
+        fields={source: _l("%(person)s already has a booking on this day.", person=label)
+                for source, label in booked.items()},
+    )  # fmt: skip
+
+
+def _member(index: int, visitor: CheckedVisitor, person) -> party.Member:
+    source = "person_id" if visitor.person_id is not None else "id_number"
+    return party.Member(f"visitors.{index}.{source}", person.name, person.masked, person.digest, None)
 
 
 def _columns(obj, model) -> dict:

@@ -43,8 +43,6 @@ ID_TYPE_LABELS = {
     IdType.TW_PERMIT: _l("Taiwan residents' travel permit"),
     IdType.PASSPORT: _l("Passport"),
 }
-#: Service messages more precise than the code's general message.
-SPECIFIC_MESSAGES = {"The same person is on this booking twice.": _l("The same person is on this booking twice.")}
 
 
 def _settings():
@@ -56,8 +54,8 @@ def _today() -> date:
 
 
 def domain_text(exc: DomainError) -> str:
-    specific = SPECIFIC_MESSAGES.get(exc.message or "")
-    return str(specific) if specific is not None else error_message(exc.code, exc.message)
+    """The refusal in the visitor's words: the service's own translated message, else the code's."""
+    return error_message(exc.code, exc.message)
 
 
 @bp.app_template_global()

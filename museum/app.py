@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -45,6 +45,8 @@ class DayConverter(BaseConverter):
 def select_locale() -> str:
     from flask import current_app
 
+    if not has_request_context():  # a job or command: its texts go to logs and stored answers
+        return current_app.config["MUSEUM"].DEFAULT_LOCALE
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in LOCALES:
         return chosen
