@@ -64,7 +64,7 @@ def create_booking(
     if idempotency_key:
         booking_id = idempotency.stored_booking_id(account.id, idempotency_key, request_hash)
         if booking_id is not None:
-            return BookingResult(_load_booking(booking_id), False)
+            return BookingResult(load_booking(booking_id), False)
     key = signing_key()  # loaded before the write transaction: the first call may have to create it
     try:
         slot = _bookable_slot(slot_id, len(checked), settings)
@@ -79,7 +79,7 @@ def create_booking(
         booking = _write_booking(account, slot, checked, signed, settings, idempotency_key, request_hash)
     except idempotency.KeyTaken:
         booking_id = idempotency.stored_booking_id(account.id, idempotency_key, request_hash, wait=True)
-        return BookingResult(_load_booking(booking_id), False)
+        return BookingResult(load_booking(booking_id), False)
     except DomainError as exc:
         metrics.booking_refused(exc)
         raise
@@ -116,7 +116,7 @@ def _write_booking(
     raise refusal
 
 
-def _load_booking(booking_id: int) -> Booking:
+def load_booking(booking_id: int) -> Booking:
     return db.session().get(Booking, booking_id, populate_existing=True)
 
 
@@ -338,18 +338,21 @@ def _columns(obj, model) -> dict:
     return {column.key: getattr(obj, column.key) for column in model.__table__.columns if column.key != "id"}
 
 
-def cancel_refusal(actor: Account, booking: Booking, now: datetime) -> DomainError | None:
-    """Why ``actor`` may not cancel this confirmed booking now, or None when they may.
+def cancel_refusal(
+    actor: Account, booking: Booking, now: datetime, tickets: list[Ticket] | None = None
+) -> DomainError | None:
+    """Why ``actor`` may not cancel this confirmed booking now (or drop the persons of ``tickets`` from
+    it), or None when they may.
 
     The owner may cancel until the deadline; operations staff at any time; nobody once someone of it
-    has entered. Pages ask this to decide whether to offer the button.
+    (of ``tickets``) has entered. Pages ask this to decide whether to offer the button.
     """
     is_ops = actor.role in (Role.OPS, Role.ADMIN)
     if booking.account_id != actor.id and not is_ops:
         return Forbidden("Only operations staff can cancel other people's bookings.")
     if not is_ops and now >= cancel_deadline(booking.slot, _settings()):
         return DomainError("cancel_deadline_passed", "This booking can no longer be cancelled.")
-    if any(ticket.admitted for ticket in booking.tickets):
+    if any(ticket.admitted for ticket in (booking.tickets if tickets is None else tickets)):
         return DomainError("already_admitted", "Visitors of this booking have already entered.")
     return None
 
@@ -363,47 +366,65 @@ def cancel_booking(actor: Account, booking_id: int, reason: str = "") -> Booking
     ``already_admitted``. Cancelling twice is harmless.
     """
     with db.write_transaction() as session:
-        booking = session.get(Booking, booking_id)
-        if (
-            booking is None
-            or booking.pool_kind is PoolKind.GROUP
-            or (booking.account_id != actor.id and actor.role not in STAFF_ROLES)
-        ):
-            raise NotFound("booking")
+        booking = cancellable_booking(session, actor, booking_id)
         if booking.status is BookingStatus.CANCELLED:
             return booking
         now = utcnow()
         refusal = cancel_refusal(actor, booking, now)
         if refusal is not None:
             raise refusal
-        changed = session.execute(
-            update(Booking)
-            .where(Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED)
-            .values(status=BookingStatus.CANCELLED, cancelled_at=now, cancelled_by=actor.email)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if changed:
-            # Revoke only tickets nobody has entered on: a gate admitting at this very moment either
-            # commits first (then this finds it and refuses) or finds the ticket revoked.
-            revoked = session.execute(
-                update(Ticket)
-                .where(Ticket.booking_id == booking.id, Ticket.revoked_at.is_(None), Ticket.admitted == 0)
-                .values(revoked_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if revoked != len(booking.tickets):
-                raise DomainError("already_admitted", "Visitors of this booking have already entered.")
-            release_places(session, booking.visit_date, booking.slot_id, booking.pool_kind, booking.party_size)
-            if booking.account_id == actor.id:
-                count_late_cancel(session, booking, booking.tickets, now)
-            else:
-                record_event(session, actor.email, "booking.cancel", f"booking:{booking.id}",
-                             {"status": BookingStatus.CONFIRMED.value},
-                             {"status": BookingStatus.CANCELLED.value, "places": booking.party_size,
-                              "pool": booking.pool_kind.value}, reason)  # fmt: skip
+        changed = cancel_whole(session, actor, booking, now, reason)
     if changed:
         places_freed(booking.slot_id)
-    return _load_booking(booking_id)
+    return load_booking(booking_id)
+
+
+def cancellable_booking(session: Session, actor: Account, booking_id: int) -> Booking:
+    """The individual booking, its row locked until commit, if the actor owns it or is staff; else 404."""
+    if session.get_bind().dialect.name != "sqlite":  # (SQLite's BEGIN IMMEDIATE serialises all writers)
+        session.execute(select(Booking.id).where(Booking.id == booking_id).with_for_update())
+    booking = session.get(Booking, booking_id, populate_existing=True)
+    if (
+        booking is None
+        or booking.pool_kind is PoolKind.GROUP
+        or (booking.account_id != actor.id and actor.role not in STAFF_ROLES)
+    ):
+        raise NotFound("booking")
+    return booking
+
+
+def cancel_whole(session: Session, actor: Account, booking: Booking, now: datetime, reason: str) -> bool:
+    """Cancel the confirmed booking in the caller's transaction (the checks are the caller's); False when it
+    was no longer confirmed. Revokes the tickets still valid, returns its places, counts a late cancellation
+    of the owner's, audits one by someone else."""
+    changed = session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED)
+        .values(status=BookingStatus.CANCELLED, cancelled_at=now, cancelled_by=actor.email)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        return False
+    live = [ticket for ticket in booking.tickets if ticket.revoked_at is None]  # persons dropped before stay out
+    # Revoke only tickets nobody has entered on: a gate admitting at this very moment either
+    # commits first (then this finds it and refuses) or finds the ticket revoked.
+    revoked = session.execute(
+        update(Ticket)
+        .where(Ticket.booking_id == booking.id, Ticket.revoked_at.is_(None), Ticket.admitted == 0)
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if revoked != len(live):
+        raise DomainError("already_admitted", "Visitors of this booking have already entered.")
+    release_places(session, booking.visit_date, booking.slot_id, booking.pool_kind, booking.party_size)
+    if booking.account_id == actor.id:
+        count_late_cancel(session, booking, live, now)
+    else:
+        record_event(session, actor.email, "booking.cancel", f"booking:{booking.id}",
+                     {"status": BookingStatus.CONFIRMED.value},
+                     {"status": BookingStatus.CANCELLED.value, "places": booking.party_size,
+                      "pool": booking.pool_kind.value}, reason)  # fmt: skip
+    return True
 
 
 def places_freed(slot_id: int) -> None:

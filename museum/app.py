@@ -143,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     from booking.api import bp as booking_api
     from booking.group_api import bp as groups_api
     from booking.group_views import bp as group_pages
+    from booking.ticket_views import bp as ticket_pages
     from booking.views import bp as booking_pages
     from booking.waitlist_api import bp as waitlist_api
     from booking.waitlist_views import bp as waitlist_pages
@@ -176,6 +177,7 @@ def _register_blueprints(app: Flask) -> None:
     app.before_request(protect_cookie_sessions)
     app.register_blueprint(accounts_pages)
     app.register_blueprint(booking_pages)
+    app.register_blueprint(ticket_pages)
     app.register_blueprint(group_pages)
     app.register_blueprint(waitlist_pages)
     app.register_blueprint(admin_dashboard_pages)

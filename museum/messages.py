@@ -82,6 +82,9 @@ FIELD_MESSAGES = {
     "Add at least one visitor.": _l("Choose a saved visitor or add a new one."),
     "There is no such saved person.": _l("This saved visitor is no longer on your list."),
     "There is no such slot.": _l("This time slot does not exist."),
+    "Name at least one person to remove.": _l("Choose at least one person to remove."),
+    "This ticket is not on this booking.": _l("This ticket is not on this booking."),
+    "This ticket is named twice.": _l("This ticket is named twice."),
 }
 _FIELD_MESSAGES_BY_LOWER = {key.lower(): value for key, value in FIELD_MESSAGES.items()}
 
