@@ -1,15 +1,16 @@
 """Visitor pages around a booking's tickets: drop one person (after a confirmation step that needs no
-script)."""
+script), and the visit as a calendar file."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from booking import queries
 from booking.cancellation import remove_persons
+from booking.ics import visit_calendar
 from booking.models import BookingStatus, Ticket
-from booking.views import domain_text
+from booking.views import domain_text, venue_name
 from museum.auth import current_account, require_role
 from museum.errors import DomainError, NotFound
 
@@ -56,3 +57,19 @@ def _render_confirm(booking, ticket: Ticket, error: str | None = None):
     return render_template("booking/remove_person.html", booking=booking, ticket=ticket, name=holder_name(ticket),
                            error=error)  # fmt: skip
 
+
+@bp.get("/bookings/<id:booking_id>/visit.ics")
+@require_role()
+def visit_ics(booking_id: int):
+    """The visit as an iCalendar file, to add to the visitor's calendar."""
+    booking = queries.get_booking_for(current_account(), booking_id)
+    page = url_for("pages.booking_detail", booking_id=booking.id, _external=True)
+    content = visit_calendar(booking, venue_name(booking.slot.venue), page, current_app.config["MUSEUM"])
+    return Response(
+        content,
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": f'attachment; filename="museum-visit-{booking.id}.ics"',
+            "Cache-Control": "private, no-store",
+        },
+    )

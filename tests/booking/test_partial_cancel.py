@@ -222,3 +222,6 @@ def test_the_owner_removes_a_person_on_the_ticket_page_after_confirming(client):
     masked = valid_cn_id(2)[:3] + "*" * 11 + valid_cn_id(2)[-4:]
     assert "Li Lei" in mine and "Han Mei" in mine and masked in mine and "Removed" in mine
     assert valid_cn_id(2) not in mine
+
+    calendar = client.get(f"/bookings/{booking['id']}")
+    assert f"/bookings/{booking['id']}/visit.ics" in text_of(calendar)
