@@ -33,6 +33,7 @@ ACTION_LABELS = {
     "desk.book": _l("Booked at the help desk"),
     "desk.admit": _l("Admitted by hand"),
     "booking.cancel": _l("Cancelled by staff"),
+    "booking.remove_persons": _l("Persons removed by staff"),
     "group.request": _l("Group requested"),
     "group.approve": _l("Group approved"),
     "group.reject": _l("Group rejected"),

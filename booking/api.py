@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app
 
 from booking import queries, services
+from booking.cancellation import remove_persons
 from booking.persons import archive_person, save_person
 from booking.qr import qr_png, qr_svg
 from booking.schemas import (
     IMAGE,
     BookingAnswer,
     BookingsAnswer,
+    CancelBooking,
     IdempotencyHeaders,
     NewBooking,
     NewPerson,
@@ -29,8 +31,9 @@ from museum.public_cache import public_answer
 
 bp = Blueprint("api_booking", __name__, url_prefix="/api/v1")
 
-BOOKING_REFUSALS = ("slot_full", "duplicate_person", "limit_reached", "booking_closed", "booking_not_open",
-                    "booking_ended", "in_progress", "idempotency_key_reused")  # fmt: skip
+BOOKING_REFUSALS = ("slot_full", "duplicate_person", "limit_reached", "minor_without_adult", "too_many_minors",
+                    "booking_closed", "booking_not_open", "booking_ended", "in_progress",
+                    "idempotency_key_reused")  # fmt: skip
 
 
 def _settings():
@@ -82,10 +85,19 @@ def get_booking(booking_id: int):
 
 
 @bp.post("/bookings/<id:booking_id>/cancel")
-@endpoint(BookingAnswer, who=LOGGED_IN, refusals=("cancel_deadline_passed", "already_admitted"), errors=(403,))
-def cancel_booking(booking_id: int):
-    """Cancel a booking (its owner, or operations staff); its places return and its codes are revoked."""
-    booking = services.cancel_booking(current_account(), booking_id)
+@endpoint(
+    BookingAnswer,
+    who=LOGGED_IN,
+    refusals=("cancel_deadline_passed", "already_admitted", "already_removed"),
+    errors=(403, 404),
+)
+def cancel_booking(booking_id: int, json: CancelBooking):
+    """Cancel a booking, or with ``ticket_ids`` drop only those persons (its owner, or operations staff); the
+    places return and the codes are revoked. Without a body (or with ``{}``) the whole booking is cancelled."""
+    if json.ticket_ids is None:
+        booking = services.cancel_booking(current_account(), booking_id)
+    else:
+        booking = remove_persons(current_account(), booking_id, json.ticket_ids)
     return BookingAnswer.of(booking, utcnow(), _settings())
 
 

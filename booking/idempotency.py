@@ -54,12 +54,17 @@ def finish_key(session: Session, account_id: int, key: str, booking_id: int) -> 
     )
 
 
+def _error(exc: DomainError) -> dict:
+    """A refusal as the record keeps it (a translated message as the text it had in this request)."""
+    return {"code": exc.code, "message": None if exc.message is None else str(exc.message)}
+
+
 def store_refusal(session: Session, account_id: int, key: str, exc: DomainError) -> None:
     """Make a refusal the answer of the key claimed in the caller's transaction."""
     session.execute(
         update(IdempotencyRecord)
         .where(IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key)
-        .values(status_code=exc.status, error={"code": exc.code, "message": exc.message})
+        .values(status_code=exc.status, error=_error(exc))
         .execution_options(synchronize_session=False)
     )
 
@@ -74,7 +79,7 @@ def remember_refusal(account_id: int, key: str, request_hash: str, exc: DomainEr
                     key=key,
                     request_hash=request_hash,
                     status_code=exc.status,
-                    error={"code": exc.code, "message": exc.message},
+                    error=_error(exc),
                 )
             )
     except IntegrityError:

@@ -19,6 +19,7 @@ from museum.schemas import (
     AnswerModel,
     Moment,
     MuseumDate,
+    OptionalBody,
     RequestModel,
     RowId,
     optional,
@@ -105,6 +106,21 @@ class IdempotencyHeaders(RequestModel):
         max_length=MAX_IDEMPOTENCY_KEY,
         pattern=r"^[\x21-\x7e][\x20-\x7e]*$",
         description="Makes a retry safe: the same key from the same account returns the first answer again.",
+    )
+
+
+class CancelBooking(OptionalBody):
+    """What to cancel: the whole booking (no body, or no `ticket_ids`), or only some of its persons."""
+
+    ticket_ids: list[RowId] = optional(
+        min_length=1,
+        max_length=50,
+        description=server_checked(
+            "Drop only the persons of these tickets: their codes are revoked and their places return; the booking "
+            "stays `confirmed` for the others (dropping all of them cancels it).",
+            "each is a ticket of this booking, named once (else 422); 409 `already_removed` for a person dropped "
+            "before, `already_admitted` for one who has entered.",
+        ),
     )
 
 

@@ -7,11 +7,12 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from booking import idempotency
+from booking import idempotency, party
 from booking.conduct import active_ban_clause, banned_refusal, count_late_cancel
 from booking.models import Ban, Booking, BookingStatus, Person, Ticket
 from booking.persons import CheckedVisitor, VisitorInput, check_visitor, id_hmac_key, lock_account, resolve_persons
@@ -24,7 +25,6 @@ from museum.codes import TicketClaims, encode_code, new_reference
 from museum.config import Settings
 from museum.errors import DomainError, Forbidden, Invalid, NotFound
 from museum.keys import signing_key
-from museum.messages import already_booked
 from museum.models import STAFF_ROLES, Account, Day, PoolKind, Role, Slot
 
 
@@ -45,7 +45,8 @@ def create_booking(
     """Book ``visitors`` into the individual pool of a slot and issue one signed ticket per person.
 
     Raises ``Invalid`` (422) for malformed input or an unknown slot; 409 ``limit_reached``,
-    ``booking_closed``, ``booking_not_open``, ``booking_ended``, ``duplicate_person``, ``slot_full``.
+    ``booking_closed``, ``booking_not_open``, ``booking_ended``, ``duplicate_person`` (naming the person),
+    ``minor_without_adult``, ``too_many_minors``, ``slot_full``.
     With an ``idempotency_key`` the first answer is stored and a retry gets it again (a refusal too).
     One transaction: the places, the booking, its tickets and the idempotency record commit together.
     Everything that can be done before it (validation, the slot's rules, signing) is done first, so
@@ -63,10 +64,11 @@ def create_booking(
     if idempotency_key:
         booking_id = idempotency.stored_booking_id(account.id, idempotency_key, request_hash)
         if booking_id is not None:
-            return BookingResult(_load_booking(booking_id), False)
+            return BookingResult(load_booking(booking_id), False)
     key = signing_key()  # loaded before the write transaction: the first call may have to create it
     try:
         slot = _bookable_slot(slot_id, len(checked), settings)
+        party.check_party(account.id, slot.date, checked, settings)
     except DomainError as exc:
         metrics.booking_refused(exc)
         if idempotency_key and exc.status == 409:
@@ -77,7 +79,7 @@ def create_booking(
         booking = _write_booking(account, slot, checked, signed, settings, idempotency_key, request_hash)
     except idempotency.KeyTaken:
         booking_id = idempotency.stored_booking_id(account.id, idempotency_key, request_hash, wait=True)
-        return BookingResult(_load_booking(booking_id), False)
+        return BookingResult(load_booking(booking_id), False)
     except DomainError as exc:
         metrics.booking_refused(exc)
         raise
@@ -114,7 +116,7 @@ def _write_booking(
     raise refusal
 
 
-def _load_booking(booking_id: int) -> Booking:
+def load_booking(booking_id: int) -> Booking:
     return db.session().get(Booking, booking_id, populate_existing=True)
 
 
@@ -122,15 +124,14 @@ def check_visitors(visitors: list[VisitorInput], settings: Settings) -> list[Che
     if not visitors:
         raise Invalid({"visitors": "Add at least one visitor."})
     if len(visitors) > settings.MAX_PERSONS_PER_BOOKING:
-        raise DomainError("limit_reached", f"At most {settings.MAX_PERSONS_PER_BOOKING} persons can be on one booking.")
+        raise DomainError(
+            "limit_reached", _l("At most %(num)d people per booking.", num=settings.MAX_PERSONS_PER_BOOKING)
+        )
     errors: dict[str, str] = {}
     checked = [check_visitor(visitor, f"visitors.{index}", errors) for index, visitor in enumerate(visitors)]
     if errors:
         raise Invalid(errors)
-    digests = [visitor.checked.digest for visitor in checked if visitor.checked]
-    person_ids = [visitor.person_id for visitor in checked if visitor.person_id is not None]
-    if len(set(digests)) != len(digests) or len(set(person_ids)) != len(person_ids):
-        raise DomainError("duplicate_person", "The same person is on this booking twice.")
+    party.check_duplicates(party.typed_members(checked))
     return checked
 
 
@@ -247,11 +248,13 @@ def write_booking(
         raise _already_booked(session, slot.date, visitors)
     if account_limit and bookings_today >= settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY:
         raise DomainError(
-            "limit_reached", f"An account can make {settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY} bookings per day."
+            "limit_reached",
+            _l("At most %(num)d bookings per day per account.", num=settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY),
         )
     persons = resolve_persons(session, account.id, visitors)
     if len({person.digest for person in persons}) != len(persons):
-        raise DomainError("duplicate_person", "The same person is on this booking twice.")
+        pairs = enumerate(zip(visitors, persons, strict=True))
+        party.check_duplicates([_member(index, visitor, person) for index, (visitor, person) in pairs])
 
     booking = Booking(
         account_id=account.id,
@@ -314,13 +317,20 @@ def _already_booked(session: Session, day, visitors: list[CheckedVisitor]) -> Do
     """``duplicate_person`` naming the visitors who already hold a live booking (or a group's) that day."""
     digests = [visitor.checked.digest for visitor in visitors if visitor.checked]
     taken = set(session.connection().execute(_TAKEN, {"day": day, "digests": digests}).scalars())
-    booked = {f"visitors.{index}": visitor.name for index, visitor in enumerate(visitors)
+    booked = {f"visitors.{index}.id_number": party.person_label(visitor.name, visitor.checked.masked)
+              for index, visitor in enumerate(visitors)
               if visitor.checked and visitor.checked.digest in taken}  # fmt: skip
     return DomainError(
         "duplicate_person",
-        f"Already booked on this day: {', '.join(booked.values())}.",
-        fields={source: already_booked(name) for source, name in booked.items()},
-    )
+        _l("Already booked on this day: %(names)s.", names=", ".join(booked.values())),
+        fields={source: _l("%(person)s already has a booking on this day.", person=label)
+                for source, label in booked.items()},
+    )  # fmt: skip
+
+
+def _member(index: int, visitor: CheckedVisitor, person) -> party.Member:
+    source = "person_id" if visitor.person_id is not None else "id_number"
+    return party.Member(f"visitors.{index}.{source}", person.name, person.masked, person.digest, None)
 
 
 def _columns(obj, model) -> dict:
@@ -328,18 +338,21 @@ def _columns(obj, model) -> dict:
     return {column.key: getattr(obj, column.key) for column in model.__table__.columns if column.key != "id"}
 
 
-def cancel_refusal(actor: Account, booking: Booking, now: datetime) -> DomainError | None:
-    """Why ``actor`` may not cancel this confirmed booking now, or None when they may.
+def cancel_refusal(
+    actor: Account, booking: Booking, now: datetime, tickets: list[Ticket] | None = None
+) -> DomainError | None:
+    """Why ``actor`` may not cancel this confirmed booking now (or drop the persons of ``tickets`` from
+    it), or None when they may.
 
     The owner may cancel until the deadline; operations staff at any time; nobody once someone of it
-    has entered. Pages ask this to decide whether to offer the button.
+    (of ``tickets``) has entered. Pages ask this to decide whether to offer the button.
     """
     is_ops = actor.role in (Role.OPS, Role.ADMIN)
     if booking.account_id != actor.id and not is_ops:
         return Forbidden("Only operations staff can cancel other people's bookings.")
     if not is_ops and now >= cancel_deadline(booking.slot, _settings()):
         return DomainError("cancel_deadline_passed", "This booking can no longer be cancelled.")
-    if any(ticket.admitted for ticket in booking.tickets):
+    if any(ticket.admitted for ticket in (booking.tickets if tickets is None else tickets)):
         return DomainError("already_admitted", "Visitors of this booking have already entered.")
     return None
 
@@ -353,47 +366,65 @@ def cancel_booking(actor: Account, booking_id: int, reason: str = "") -> Booking
     ``already_admitted``. Cancelling twice is harmless.
     """
     with db.write_transaction() as session:
-        booking = session.get(Booking, booking_id)
-        if (
-            booking is None
-            or booking.pool_kind is PoolKind.GROUP
-            or (booking.account_id != actor.id and actor.role not in STAFF_ROLES)
-        ):
-            raise NotFound("booking")
+        booking = cancellable_booking(session, actor, booking_id)
         if booking.status is BookingStatus.CANCELLED:
             return booking
         now = utcnow()
         refusal = cancel_refusal(actor, booking, now)
         if refusal is not None:
             raise refusal
-        changed = session.execute(
-            update(Booking)
-            .where(Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED)
-            .values(status=BookingStatus.CANCELLED, cancelled_at=now, cancelled_by=actor.email)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if changed:
-            # Revoke only tickets nobody has entered on: a gate admitting at this very moment either
-            # commits first (then this finds it and refuses) or finds the ticket revoked.
-            revoked = session.execute(
-                update(Ticket)
-                .where(Ticket.booking_id == booking.id, Ticket.revoked_at.is_(None), Ticket.admitted == 0)
-                .values(revoked_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if revoked != len(booking.tickets):
-                raise DomainError("already_admitted", "Visitors of this booking have already entered.")
-            release_places(session, booking.visit_date, booking.slot_id, booking.pool_kind, booking.party_size)
-            if booking.account_id == actor.id:
-                count_late_cancel(session, booking, booking.tickets, now)
-            else:
-                record_event(session, actor.email, "booking.cancel", f"booking:{booking.id}",
-                             {"status": BookingStatus.CONFIRMED.value},
-                             {"status": BookingStatus.CANCELLED.value, "places": booking.party_size,
-                              "pool": booking.pool_kind.value}, reason)  # fmt: skip
+        changed = cancel_whole(session, actor, booking, now, reason)
     if changed:
         places_freed(booking.slot_id)
-    return _load_booking(booking_id)
+    return load_booking(booking_id)
+
+
+def cancellable_booking(session: Session, actor: Account, booking_id: int) -> Booking:
+    """The individual booking, its row locked until commit, if the actor owns it or is staff; else 404."""
+    if session.get_bind().dialect.name != "sqlite":  # (SQLite's BEGIN IMMEDIATE serialises all writers)
+        session.execute(select(Booking.id).where(Booking.id == booking_id).with_for_update())
+    booking = session.get(Booking, booking_id, populate_existing=True)
+    if (
+        booking is None
+        or booking.pool_kind is PoolKind.GROUP
+        or (booking.account_id != actor.id and actor.role not in STAFF_ROLES)
+    ):
+        raise NotFound("booking")
+    return booking
+
+
+def cancel_whole(session: Session, actor: Account, booking: Booking, now: datetime, reason: str) -> bool:
+    """Cancel the confirmed booking in the caller's transaction (the checks are the caller's); False when it
+    was no longer confirmed. Revokes the tickets still valid, returns its places, counts a late cancellation
+    of the owner's, audits one by someone else."""
+    changed = session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED)
+        .values(status=BookingStatus.CANCELLED, cancelled_at=now, cancelled_by=actor.email)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        return False
+    live = [ticket for ticket in booking.tickets if ticket.revoked_at is None]  # persons dropped before stay out
+    # Revoke only tickets nobody has entered on: a gate admitting at this very moment either
+    # commits first (then this finds it and refuses) or finds the ticket revoked.
+    revoked = session.execute(
+        update(Ticket)
+        .where(Ticket.booking_id == booking.id, Ticket.revoked_at.is_(None), Ticket.admitted == 0)
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if revoked != len(live):
+        raise DomainError("already_admitted", "Visitors of this booking have already entered.")
+    release_places(session, booking.visit_date, booking.slot_id, booking.pool_kind, booking.party_size)
+    if booking.account_id == actor.id:
+        count_late_cancel(session, booking, live, now)
+    else:
+        record_event(session, actor.email, "booking.cancel", f"booking:{booking.id}",
+                     {"status": BookingStatus.CONFIRMED.value},
+                     {"status": BookingStatus.CANCELLED.value, "places": booking.party_size,
+                      "pool": booking.pool_kind.value}, reason)  # fmt: skip
+    return True
 
 
 def places_freed(slot_id: int) -> None:

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from booking import idempotency, queries, services
+from booking.cancellation import removable_tickets
 from booking.conduct import account_ban_ends, cancel_counts_as_no_show
 from booking.groups import can_request_group
 from booking.models import BookingStatus, IdType, WaitlistStatus
@@ -43,8 +44,6 @@ ID_TYPE_LABELS = {
     IdType.TW_PERMIT: _l("Taiwan residents' travel permit"),
     IdType.PASSPORT: _l("Passport"),
 }
-#: Service messages more precise than the code's general message.
-SPECIFIC_MESSAGES = {"The same person is on this booking twice.": _l("The same person is on this booking twice.")}
 
 
 def _settings():
@@ -56,8 +55,8 @@ def _today() -> date:
 
 
 def domain_text(exc: DomainError) -> str:
-    specific = SPECIFIC_MESSAGES.get(exc.message or "")
-    return str(specific) if specific is not None else error_message(exc.code, exc.message)
+    """The refusal in the visitor's words: the service's own translated message, else the code's."""
+    return error_message(exc.code, exc.message)
 
 
 @bp.app_template_global()
@@ -239,14 +238,13 @@ def booking_detail(booking_id: int):
 
 def _render_detail(booking, error: str | None = None):
     account = current_account()
-    can_cancel = (
-        booking.status is BookingStatus.CONFIRMED
-        and booking.account_id == account.id
-        and services.cancel_refusal(account, booking, utcnow()) is None
-    )
+    own = booking.account_id == account.id
+    confirmed = booking.status is BookingStatus.CONFIRMED
+    can_cancel = confirmed and own and services.cancel_refusal(account, booking, utcnow()) is None
     return render_template("booking/detail.html", booking=booking, can_cancel=can_cancel, error=error,
                            late_cancel=can_cancel and cancel_counts_as_no_show(booking, utcnow()),
-                           no_show_limit=_settings().NO_SHOW_LIMIT)  # fmt: skip
+                           no_show_limit=_settings().NO_SHOW_LIMIT,
+                           removable=removable_tickets(account, booking, utcnow()) if own else set())  # fmt: skip
 
 
 @bp.post("/bookings/<id:booking_id>/cancel")

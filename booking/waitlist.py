@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
+from booking import party
 from booking.conduct import check_not_banned
 from booking.models import (
     Booking,
@@ -38,7 +40,6 @@ from museum.clock import local_datetime, utcnow
 from museum.config import Settings
 from museum.errors import DomainError, Invalid, NotFound
 from museum.keys import signing_key
-from museum.messages import already_booked
 from museum.models import STAFF_ROLES, Account, PoolKind, Slot, SlotPool
 from museum.outbox import enqueue
 
@@ -83,18 +84,21 @@ def position(entry: WaitlistEntry) -> int | None:
 
 def join_waitlist(account: Account, slot_id: int, visitors: list[VisitorInput]) -> WaitlistEntry:
     """Put a party on a full slot's waitlist. Raises what a booking raises for its visitors and slot
-    (``invalid``, ``limit_reached``, ``duplicate_person``, ``booking_closed``, ``booking_not_open``,
-    ``booking_ended``, ``banned``), 409 ``slot_available`` when the party could book now, and
+    (``invalid``, ``limit_reached``, ``duplicate_person``, ``minor_without_adult``, ``too_many_minors``,
+    ``booking_closed``, ``booking_not_open``, ``booking_ended``, ``banned``), 409 ``slot_available`` when the
+    party could book now, and
     ``already_waiting`` when one of the persons already waits for this slot. One transaction."""
     settings = _settings()
     checked = check_visitors(visitors, settings)
     slot = _waitable_slot(slot_id, len(checked), settings)
+    party.check_party(account.id, slot.date, checked, settings)
     with db.write_transaction() as session:
         lock_account(session, account.id)
         persons = resolve_persons(session, account.id, checked)
         digests = [person.digest for person in persons]
         if len(set(digests)) != len(digests):
-            raise DomainError("duplicate_person", "The same person is on this booking twice.")
+            party.check_duplicates([party.Member(f"visitors.{index}.name", person.name, person.masked, person.digest,
+                                                 None) for index, person in enumerate(persons)])  # fmt: skip
         check_not_banned(session, account.id, digests, utcnow())
         _check_not_booked(session, slot, persons)
         _check_not_waiting(session, slot, [person.id for person in persons])
@@ -108,8 +112,9 @@ def join_waitlist(account: Account, slot_id: int, visitors: list[VisitorInput]) 
         if waiting_today >= settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY:
             raise DomainError(
                 "limit_reached",
-                f"An account can wait for {settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY} time slots per day.",
-            )
+                _l("At most %(num)d waitlist places per day per account.",
+                   num=settings.MAX_BOOKINGS_PER_ACCOUNT_PER_DAY),
+            )  # fmt: skip
         entry = WaitlistEntry(account_id=account.id, slot_id=slot.id, visit_date=slot.date,
                               party_size=len(persons), status=WaitlistStatus.WAITING, created_at=utcnow())  # fmt: skip
         entry.persons = [WaitlistPerson(person_id=person.id, position=index) for index, person in enumerate(persons)]
@@ -148,9 +153,14 @@ def _check_not_booked(session: Session, slot: Slot, persons) -> None:
         )
     )
     if taken:
-        booked = {f"visitors.{index}": already_booked(person.name)
+        booked = {f"visitors.{index}.name": party.person_label(person.name, person.masked)
                   for index, person in enumerate(persons) if person.digest in taken}  # fmt: skip
-        raise DomainError("duplicate_person", "A visitor already has a booking on this day.", fields=booked)
+        raise DomainError(
+            "duplicate_person",
+            _l("Already booked on this day: %(names)s.", names=", ".join(booked.values())),
+            fields={source: _l("%(person)s already has a booking on this day.", person=label)
+                    for source, label in booked.items()},
+        )  # fmt: skip
 
 
 def _check_not_waiting(session: Session, slot: Slot, person_ids: list[int]) -> None:

@@ -15,7 +15,8 @@ from museum.models import Role
 bp = Blueprint("api_waitlist", __name__, url_prefix="/api/v1")
 
 WAITLIST_REFUSALS = ("slot_available", "already_waiting", "duplicate_person", "limit_reached", "banned",
-                     "booking_closed", "booking_not_open", "booking_ended")  # fmt: skip
+                     "minor_without_adult", "too_many_minors", "booking_closed", "booking_not_open",
+                     "booking_ended")  # fmt: skip
 
 
 def answer(entry) -> WaitlistAnswer:

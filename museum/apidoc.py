@@ -18,6 +18,7 @@ import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import get_type_hints
 
 from flask import Blueprint, jsonify, render_template
 from pydantic import ValidationError
@@ -31,7 +32,7 @@ from spectree.utils import get_multidict_items
 from museum.auth import require_role
 from museum.errors import Invalid
 from museum.models import Role
-from museum.schemas import Error
+from museum.schemas import Error, OptionalBody
 from museum.validation import BODY, describe, invalid
 
 API_PREFIX = "/api/v1"
@@ -46,7 +47,7 @@ class MuseumFlaskPlugin(FlaskPlugin):
         try:
             request.context = Context(
                 query.model_validate(get_multidict_items(request.args, query), strict=False) if query else None,
-                json.model_validate_json(_json_bytes(request)) if json else None,
+                json.model_validate_json(_json_bytes(request, json)) if json else None,
                 form.model_validate(_form_fields(self, request), strict=False) if form else None,
                 headers.model_validate(dict(request.headers), strict=False) if headers else None,
                 None,
@@ -72,8 +73,11 @@ def _form_fields(plugin: FlaskPlugin, request) -> dict:
     return plugin.fill_form(request)
 
 
-def _json_bytes(request) -> bytes:
-    """The raw body of a JSON request; 422 for another content type (pydantic parses it, depth-bounded)."""
+def _json_bytes(request, model: type) -> bytes:
+    """The raw body of a JSON request; 422 for another content type (pydantic parses it, depth-bounded). A
+    body that may be left out (:class:`OptionalBody`) reads as ``{}`` when it is."""
+    if issubclass(model, OptionalBody) and not request.get_data(cache=True):
+        return b"{}"
     if request.mimetype != "application/json":
         raise Invalid({BODY: describe("json_type")})
     return request.get_data(cache=True)
@@ -146,6 +150,8 @@ def only(*roles: Role, checked_by_view: bool = False) -> Access:
 #: Extra documentation spectree has no place for, by operation id: (status, media type, schema) of answers
 #: that are not JSON.
 _MEDIA_ANSWERS: dict[str, tuple[int, str, dict]] = {}
+#: Operation ids whose JSON body may be left out.
+_OPTIONAL_BODIES: set[str] = set()
 
 
 def endpoint(
@@ -178,6 +184,9 @@ def endpoint(
         )(view)
         if media is not None:
             _MEDIA_ANSWERS[view.__name__] = (status, *media)
+        body = get_type_hints(view).get("json") if "json" in view.__annotations__ else None
+        if isinstance(body, type) and issubclass(body, OptionalBody):
+            _OPTIONAL_BODIES.add(view.__name__)
         wrapped = limit(validated) if limit else validated
         if who.public or who.checked_by_view:
             return wrapped
@@ -241,6 +250,8 @@ def _document() -> dict:
             if media:
                 status, media_type, schema = media
                 operation["responses"][str(status)]["content"] = {media_type: {"schema": schema}}
+            if operation["operationId"] in _OPTIONAL_BODIES and "requestBody" in operation:
+                operation["requestBody"]["required"] = False
             for parameter in operation["parameters"]:
                 if not parameter.get("description"):
                     parameter.pop("description", None)

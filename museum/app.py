@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -45,6 +45,8 @@ class DayConverter(BaseConverter):
 def select_locale() -> str:
     from flask import current_app
 
+    if not has_request_context():  # a job or command: its texts go to logs and stored answers
+        return current_app.config["MUSEUM"].DEFAULT_LOCALE
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in LOCALES:
         return chosen
@@ -142,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     from booking.api import bp as booking_api
     from booking.group_api import bp as groups_api
     from booking.group_views import bp as group_pages
+    from booking.ticket_views import bp as ticket_pages
     from booking.views import bp as booking_pages
     from booking.waitlist_api import bp as waitlist_api
     from booking.waitlist_views import bp as waitlist_pages
@@ -175,6 +178,7 @@ def _register_blueprints(app: Flask) -> None:
     app.before_request(protect_cookie_sessions)
     app.register_blueprint(accounts_pages)
     app.register_blueprint(booking_pages)
+    app.register_blueprint(ticket_pages)
     app.register_blueprint(group_pages)
     app.register_blueprint(waitlist_pages)
     app.register_blueprint(admin_dashboard_pages)

@@ -48,6 +48,12 @@ class Settings:
     CANCEL_DEADLINE_BEFORE_START_MIN: int = 0
     MAX_PERSONS_PER_BOOKING: int = 5
     MAX_BOOKINGS_PER_ACCOUNT_PER_DAY: int = 3
+    #: Children younger than CHILD_ALONE_AGE on the day of the visit (known from a mainland ID's birth date)
+    #: may not be booked without someone older (0 turns the rule off); a booking holds at most
+    #: MAX_MINORS_PER_BOOKING persons younger than ADULT_AGE. Other documents count as adults.
+    CHILD_ALONE_AGE: int = 14
+    MAX_MINORS_PER_BOOKING: int = 3
+    ADULT_AGE: int = 18
     TOKEN_TTL_HOURS: int = 24 * 7
     #: Group bookings: members per booking, members per organisation and day, how many days ahead (0 allows
     #: the same day), minors per adult on school trips, approval without a person, and until how many hours
@@ -215,6 +221,8 @@ def _validate(settings: Settings) -> None:
         "BOOKING_DAYS_AHEAD",
         "MAX_PERSONS_PER_BOOKING",
         "MAX_BOOKINGS_PER_ACCOUNT_PER_DAY",
+        "MAX_MINORS_PER_BOOKING",
+        "ADULT_AGE",
         "TOKEN_TTL_HOURS",
         "GROUP_MIN_SIZE",
         "GROUP_DAILY_LIMIT",
@@ -238,9 +246,12 @@ def _validate(settings: Settings) -> None:
         "LIVE_SNAPSHOT_SECONDS",
         "LIVE_ANSWER_SECONDS",
         "PUBLIC_CACHE_SECONDS",
+        "CHILD_ALONE_AGE",
     ):
         if getattr(settings, name) < 0:
             raise ConfigError(f"MUSEUM_{name} must not be negative")
+    if settings.CHILD_ALONE_AGE > settings.ADULT_AGE:
+        raise ConfigError("MUSEUM_CHILD_ALONE_AGE must not be above MUSEUM_ADULT_AGE")
     if settings.GROUP_MAX_SIZE < settings.GROUP_MIN_SIZE:
         raise ConfigError("MUSEUM_GROUP_MAX_SIZE must not be below MUSEUM_GROUP_MIN_SIZE")
     if settings.GROUP_MAX_DAYS_AHEAD < settings.GROUP_MIN_DAYS_AHEAD:

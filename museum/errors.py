@@ -25,7 +25,7 @@ class DomainError(Exception):
     status = 409
 
     def __init__(self, code: str, message: str | None = None, *, status: int | None = None, fields=None):
-        super().__init__(message or code)
+        super().__init__(code if message is None else message)  # a lazy message is translated when shown
         self.code = code
         self.message = message
         self.fields = fields

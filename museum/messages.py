@@ -20,6 +20,9 @@ MESSAGES = {
     "booking_not_open": _l("Booking for this day has not opened yet."),
     "booking_ended": _l("Booking for this time slot has ended."),
     "cancel_deadline_passed": _l("This booking can no longer be cancelled."),
+    "minor_without_adult": _l("Children must visit with an adult: add one to this booking."),
+    "too_many_minors": _l("This booking has more minors than one booking may hold."),
+    "already_removed": _l("This person is no longer on the booking."),
     "already_admitted": _l("Already used for entry."),
     "in_progress": _l("The same request is still being processed. Please wait."),
     "idempotency_key_reused": _l("This Idempotency-Key was already used for a different request."),
@@ -79,6 +82,9 @@ FIELD_MESSAGES = {
     "Add at least one visitor.": _l("Choose a saved visitor or add a new one."),
     "There is no such saved person.": _l("This saved visitor is no longer on your list."),
     "There is no such slot.": _l("This time slot does not exist."),
+    "Name at least one person to remove.": _l("Choose at least one person to remove."),
+    "This ticket is not on this booking.": _l("This ticket is not on this booking."),
+    "This ticket is named twice.": _l("This ticket is named twice."),
 }
 _FIELD_MESSAGES_BY_LOWER = {key.lower(): value for key, value in FIELD_MESSAGES.items()}
 

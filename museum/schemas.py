@@ -35,6 +35,10 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
 
+class OptionalBody(RequestModel):
+    """A JSON body that may be left out: a request without one is read as ``{}`` (see museum.apidoc)."""
+
+
 class AnswerModel(BaseModel):
     """An answer: built by the API from the domain's objects, serialised as JSON."""
 

@@ -60,11 +60,13 @@ def database_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def app(database_url):
-    # Tests read availability right after changing it, at a frozen time: it is worked out on every request
-    # (tests/booking/test_public_cache.py turns the micro-cache on).
+    # Tests read availability and the live figures right after changing them, at a frozen time: they are
+    # worked out on every request (tests/booking/test_public_cache.py and tests/admin/test_dashboard.py
+    # turn the sharing on).
     app = create_app(
-        {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "RATELIMIT_ENABLED": False, "PUBLIC_CACHE_SECONDS": 0}
-    )
+        {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "RATELIMIT_ENABLED": False,
+         "PUBLIC_CACHE_SECONDS": 0, "LIVE_ANSWER_SECONDS": 0}
+    )  # fmt: skip
     app.config["TESTING"] = True
     yield app
     app.extensions["museum.db"].dispose()

@@ -66,13 +66,6 @@ def share_answers_for(app, monkeypatch, seconds: int) -> None:
     monkeypatch.setitem(app.config, "MUSEUM", dataclasses.replace(app.config["MUSEUM"], LIVE_ANSWER_SECONDS=seconds))
 
 
-@pytest.fixture(autouse=True)
-def answers_computed_afresh(app, monkeypatch):
-    """These tests read the figures right after each scan at a frozen time: every answer is worked out
-    afresh (the test of the shared answers turns sharing back on)."""
-    share_answers_for(app, monkeypatch, 0)
-
-
 def test_after_a_scripted_morning_the_dashboard_says_what_the_bookings_and_scans_say(client, frozen_time, ops):
     # The day before: a school books 12 places of the late morning window and is approved.
     frozen_time.move_to(at(10, day=9))

@@ -20,6 +20,7 @@ from tests.helpers import (
     make_slot,
     make_visitor,
     members_json,
+    valid_cn_id,
     visitor_json,
 )
 
@@ -159,7 +160,9 @@ def test_a_member_already_booked_that_day_is_named_and_the_reverse(client, ops):
                        headers={**auth_headers(make_visitor()), "Accept-Language": "en"})  # fmt: skip
     error = late.get_json()["error"]
     assert (late.status_code, error["code"]) == (409, "duplicate_person")
-    assert error["fields"] == {"visitors.0": "Han Mei already has a booking on this day."}
+    masked = valid_cn_id(55)[:3] + "*" * 11 + valid_cn_id(55)[-4:]
+    assert error["fields"] == {"visitors.0.id_number": f"Han Mei ({masked}) already has a booking on this day."}
+    assert error["message"] == f"Already booked on this day: Han Mei ({masked})."
 
 
 def test_rejection_cancellation_and_a_smaller_list_return_places(client, ops):
