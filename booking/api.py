@@ -132,9 +132,9 @@ def persons():
 
 
 @bp.post("/persons")
-@endpoint(PersonAnswer, status=201, who=LOGGED_IN)
+@endpoint(PersonAnswer, status=201, who=LOGGED_IN, refusals=("person_exists",))
 def add_person(json: NewPerson):
-    """Save a real-name person on the account."""
+    """Save a real-name person on the account (409 `person_exists` when one with this document is saved)."""
     person = save_person(current_account(), json.name, json.id_type.value, json.id_number)
     return PersonAnswer.of(person, _this_year()), 201
 

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from booking.identity import CheckedId, IdentityError, check_id
 from booking.models import IdType, Person
 from museum import db
-from museum.errors import Invalid, NotFound
+from museum.errors import DomainError, Invalid, NotFound
 from museum.keys import derive_key
+from museum.messages import already_saved
 from museum.models import Account
 
 MAX_NAME_LENGTH = 80
@@ -77,9 +78,11 @@ def check_visitor(visitor: VisitorInput, field: str, errors: dict[str, str]) -> 
 
 
 def save_person(account: Account, name: str, id_type: str, id_number: str) -> Person:
-    """Save a real-name person on the account (or rename the saved holder of the same document).
+    """Save a real-name person on the account (a person removed from the list earlier comes back, with
+    this name).
 
-    Raises ``Invalid`` with a message per field. One transaction.
+    Raises ``Invalid`` with a message per field, and 409 ``person_exists`` when a person with this document
+    is on the list already (it stays as it is). One transaction.
     """
     errors: dict[str, str] = {}
     visitor = check_visitor(VisitorInput(name=name, id_type=id_type, id_number=id_number), "person", errors)
@@ -87,6 +90,13 @@ def save_person(account: Account, name: str, id_type: str, id_number: str) -> Pe
         raise Invalid({key.removeprefix("person."): value for key, value in errors.items()})
     with db.write_transaction() as session:
         lock_account(session, account.id)
+        saved = session.scalar(
+            select(Person.name).where(
+                Person.account_id == account.id, Person.id_digest == visitor.checked.digest, Person.archived.is_(False)
+            )
+        )
+        if saved is not None:
+            raise DomainError("person_exists", already_saved(saved))
         [row] = resolve_persons(session, account.id, [visitor])
     return db.session().get(Person, row.id, populate_existing=True)
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from booking.models import PLACE_HOLDING_STATES, Booking, Person, Ticket
+from booking.rules import SlotStatus, day_release_at, window_booking_ends_at
 from museum import db
+from museum.calendar import open_by_default
+from museum.config import Settings
 from museum.errors import NotFound
-from museum.models import STAFF_ROLES, Account, PoolKind, Slot, Venue
+from museum.models import STAFF_ROLES, Account, Day, PoolKind, Slot, SlotPool, Venue
 
 
 def list_slots(day: date, venue_key: str | None = None) -> list[Slot]:
@@ -17,6 +21,62 @@ def list_slots(day: date, venue_key: str | None = None) -> list[Slot]:
     if venue_key:
         query = query.join(Venue).where(Venue.key == venue_key)
     return list(db.session().scalars(query.execution_options(populate_existing=True)).unique())
+
+
+@dataclass(frozen=True)
+class DayAvailability:
+    """What a visitor can do on a day, as the calendar shows it."""
+
+    day: date
+    #: open (places left), full (waitlist), closed (the museum is closed, or has no windows), not_open_yet
+    #: (booking opens at ``opens_at``), ended (every window has started)
+    status: SlotStatus
+    #: Individual places left in the windows that can still be booked.
+    places: int
+    #: When booking for the day opens (museum time).
+    opens_at: datetime
+    #: The calendar says the museum is open (a day without windows may still be open).
+    museum_open: bool
+
+
+def list_day_availability(first: date, last: date, now: datetime, settings: Settings) -> list[DayAvailability]:
+    """Each day from ``first`` to ``last``: whether it can be booked and how many places are left. Two
+    statements for the whole range (the days' rows, and every window's individual pool), none per day."""
+    session = db.session()
+    rows = {row.date: row for row in session.execute(select(Day.date, Day.open, Day.capacity, Day.booked)
+                                                     .where(Day.date.between(first, last)))}  # fmt: skip
+    windows = session.execute(
+        select(Slot.date, Slot.start_time, SlotPool.capacity, SlotPool.booked)
+        .outerjoin(SlotPool, and_(SlotPool.slot_id == Slot.id, SlotPool.kind == PoolKind.INDIVIDUAL))
+        .where(Slot.date.between(first, last))
+    ).all()
+    by_day: dict[date, list] = {}
+    for window in windows:
+        by_day.setdefault(window.date, []).append(window)
+    days, day = [], first
+    while day <= last:
+        days.append(_availability(day, rows.get(day), by_day.get(day, []), now, settings))
+        day += timedelta(days=1)
+    return days
+
+
+def _availability(day: date, row, windows: list, now: datetime, settings: Settings) -> DayAvailability:
+    museum_open = row.open if row is not None else open_by_default(day)
+    opens_at = day_release_at(day, settings)
+    places = 0
+    if not museum_open:
+        status = SlotStatus.CLOSED
+    elif now < opens_at:
+        status = SlotStatus.NOT_OPEN_YET
+    elif not windows:
+        status = SlotStatus.CLOSED
+    else:
+        bookable = [w for w in windows if now < window_booking_ends_at(day, w.start_time, settings)]
+        places = sum(max((w.capacity or 0) - (w.booked or 0), 0) for w in bookable)
+        if row is not None and row.capacity is not None:  # the day's own cap holds over all its windows
+            places = min(places, max(row.capacity - row.booked, 0))
+        status = SlotStatus.ENDED if not bookable else SlotStatus.OPEN if places > 0 else SlotStatus.FULL
+    return DayAvailability(day, status, places, opens_at, museum_open)
 
 
 def places_held_on(day: date) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from museum.clock import local_datetime
 from museum.config import Settings
@@ -20,12 +20,21 @@ class SlotStatus(enum.StrEnum):
 
 def release_at(slot: Slot, settings: Settings) -> datetime:
     """Day D opens for booking at the release time, BOOKING_DAYS_AHEAD days before D (museum time)."""
-    release_day = slot.date - timedelta(days=settings.BOOKING_DAYS_AHEAD)
+    return day_release_at(slot.date, settings)
+
+
+def day_release_at(day: date, settings: Settings) -> datetime:
+    """When booking for a day opens: the release time, BOOKING_DAYS_AHEAD days before it (museum time)."""
+    release_day = day - timedelta(days=settings.BOOKING_DAYS_AHEAD)
     return local_datetime(release_day, settings.release_time, settings.tz)
 
 
 def booking_ends_at(slot: Slot, settings: Settings) -> datetime:
-    starts = local_datetime(slot.date, slot.start_time, settings.tz)
+    return window_booking_ends_at(slot.date, slot.start_time, settings)
+
+
+def window_booking_ends_at(day: date, start: time, settings: Settings) -> datetime:
+    starts = local_datetime(day, start, settings.tz)
     return starts - timedelta(minutes=settings.BOOKING_CLOSES_BEFORE_START_MIN)
 
 

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -98,38 +98,94 @@ def _slot_view(slot: Slot, now) -> dict:
 
 @bp.get("/")
 def index():
-    """The slots of one day (today in museum time unless ``?date=`` picks another) with free places."""
-    today = _today()
-    error, status_code = None, 200
+    """The next days at a glance, and the windows of one day: ``?date=``, else the first day with places."""
+    today, now = _today(), utcnow()
+    error, status_code, day = None, 200, None
     try:
-        day = parse_date(request.args.get("date") or today.isoformat())
+        day = parse_date(request.args["date"]) if request.args.get("date") else None
     except Invalid:
-        day, error, status_code = today, _("Give a date as YYYY-MM-DD."), 422
-    now = utcnow()
-    slots = [_slot_view(slot, now) for slot in queries.list_slots(day)]
-    days = [today + timedelta(days=offset) for offset in range(_settings().BOOKING_DAYS_AHEAD + 1)]
+        error, status_code = _("Give a date as YYYY-MM-DD."), 422
+    calendar = calendar_days(today, now)
+    day = day or first_day_to_book(calendar, today)
+    chosen = next((item for item in calendar if item.day == day), None)
+    chosen = chosen or queries.list_day_availability(day, day, now, _settings())[0]
+    hidden = chosen.status is SlotStatus.CLOSED and not chosen.museum_open
+    slots = [] if hidden else [_slot_view(slot, now) for slot in queries.list_slots(day)]
     return render_template(
         "booking/index.html",
         day=day,
         today=today,
-        days=days,
+        calendar=calendar,
+        chosen=chosen,
         slots=slots,
         error=error,
+        tz=_settings().tz,
         days_ahead=_settings().BOOKING_DAYS_AHEAD,
         release_time=_settings().release_time.strftime("%H:%M"),
     ), status_code
 
 
+#: A today like this is not worth a place in the calendar: nothing can be booked on it any more.
+_PAST_TODAY = (SlotStatus.ENDED, SlotStatus.CLOSED)
+
+
+def calendar_days(today: date, now) -> list[queries.DayAvailability]:
+    """The calendar's days: BOOKING_DAYS_AHEAD of them from today, or from tomorrow when today is over or
+    closed (then the last day is the one that opens next)."""
+    ahead = max(_settings().BOOKING_DAYS_AHEAD, 1)
+    days = queries.list_day_availability(today, today + timedelta(days=ahead), now, _settings())
+    if days[0].status in _PAST_TODAY:
+        days = days[1:]
+    return days[:ahead]
+
+
+def first_day_to_book(calendar: list[queries.DayAvailability], today: date) -> date:
+    """The first day with places; else the first full one (its waitlist), else the calendar's first day."""
+    for wanted in (SlotStatus.OPEN, SlotStatus.FULL):
+        found = next((item.day for item in calendar if item.status is wanted), None)
+        if found is not None:
+            return found
+    return calendar[0].day if calendar else today
+
+
 @dataclass
 class BookingForm:
-    """What the booking form posted; ID numbers are never kept for re-display."""
+    """What the booking form posted. ID numbers are not shown again (after a refusal the visitor types them
+    again), except on the form sent back with one more row (``with_one_more_row``)."""
 
     person_ids: set[str] = field(default_factory=set)
     rows: list[dict] = field(default_factory=list)
 
 
+#: The submit button that asks for one more new-visitor row (the form comes back, nothing is booked).
+ADD_VISITOR = "add_visitor"
+
+
+def blank_row() -> dict:
+    return {"name": "", "id_type": IdType.CN_ID.value}
+
+
 def empty_visitor_form() -> BookingForm:
-    return BookingForm(rows=[{"name": "", "id_type": IdType.CN_ID.value}] * _settings().MAX_PERSONS_PER_BOOKING)
+    return BookingForm(rows=[blank_row() for _row in range(_settings().MAX_PERSONS_PER_BOOKING)])
+
+
+def posted_rows() -> int:
+    """How many new-visitor rows the posted form had (all of them for a form that does not say)."""
+    most = _settings().MAX_PERSONS_PER_BOOKING
+    raw = request.form.get("rows", "")
+    return min(int(raw), most) if raw.isascii() and raw.isdigit() and len(raw) < 4 else most
+
+
+def with_one_more_row(slot: Slot, form: BookingForm, waitlist: bool = False):
+    """The form as posted (ID numbers too: it is no error page, and the answer is not stored) plus one blank
+    row, for a browser without the script that adds rows by itself."""
+    for index, row in enumerate(form.rows):
+        row["id_number"] = request.form.get(f"v{index}-id_number", "")[:40]
+    if len(form.rows) < _settings().MAX_PERSONS_PER_BOOKING:
+        form.rows.append(blank_row())
+    response = make_response(render_visitor_form(slot, form, waitlist=waitlist))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def parse_visitor_form(rows: int) -> tuple[BookingForm, list[VisitorInput], list[str]]:
@@ -180,10 +236,11 @@ def book(slot_id: int):
     """Choose saved persons and/or add new ones, then book them into the slot."""
     account = current_account()
     slot = get_slot(slot_id)
-    rows = _settings().MAX_PERSONS_PER_BOOKING
     if request.method == "GET":
-        return render_visitor_form(slot, empty_visitor_form())
-    form, visitors, sources = parse_visitor_form(rows)
+        return render_visitor_form(slot)
+    form, visitors, sources = parse_visitor_form(posted_rows())
+    if ADD_VISITOR in request.form:
+        return with_one_more_row(slot, form)
     key = request.form.get("idempotency_key", "").strip()[: idempotency.MAX_KEY_LENGTH] or None
     try:
         result = services.create_booking(account, slot.id, visitors, idempotency_key=key)
@@ -196,16 +253,23 @@ def book(slot_id: int):
 
 
 def render_visitor_form(
-    slot: Slot, form: BookingForm, error: str | None = None, errors: dict | None = None, waitlist: bool = False
+    slot: Slot,
+    form: BookingForm | None = None,
+    error: str | None = None,
+    errors: dict | None = None,
+    waitlist: bool = False,
 ):
-    """The booking form, or (``waitlist``) the same form to join the slot's waitlist."""
+    """The booking form, or (``waitlist``) the same form to join the slot's waitlist. A new form has a blank
+    visitor row only when there is no saved person to choose."""
     now = utcnow()
+    persons = queries.list_persons(current_account())
+    form = form or BookingForm(rows=[] if persons else [blank_row()])
     return render_template(
         "booking/book.html",
         view=_slot_view(slot, now),
         waitlist=waitlist,
         ban_ends=account_ban_ends(current_account(), now),
-        persons=queries.list_persons(current_account()),
+        persons=persons,
         form=form,
         error=error,
         errors=errors or {},
@@ -266,7 +330,7 @@ def cancel(booking_id: int):
 @bp.route("/persons", methods=["GET", "POST"])
 @require_role(Role.VISITOR)
 def persons():
-    """The visitor's saved real-name persons; the form adds one."""
+    """The visitor's saved real-name persons; the form adds one; ``?remove=ID`` asks before removing one."""
     account = current_account()
     if request.method == "GET":
         return _render_persons()
@@ -296,8 +360,10 @@ def remove_person(person_id: int):
 
 
 def _render_persons(form: dict | None = None, error: str | None = None, errors: dict | None = None):
+    remove = request.args.get("remove", "")  # the person whose removal is to be confirmed
     return render_template(
         "booking/persons.html",
+        confirm_id=int(remove) if remove.isascii() and remove.isdigit() and len(remove) < 10 else None,
         persons=queries.list_persons(current_account()),
         form=form or {"name": "", "id_type": IdType.CN_ID.value},
         error=error,

@@ -3,19 +3,21 @@ place in line, leave it."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from booking import waitlist
 from booking.models import WaitlistStatus
 from booking.views import (
+    ADD_VISITOR,
     domain_text,
-    empty_visitor_form,
     get_slot,
     parse_visitor_form,
+    posted_rows,
     render_visitor_form,
     visitor_field_errors,
+    with_one_more_row,
 )
 from museum.auth import current_account, require_role
 from museum.clock import utcnow
@@ -33,8 +35,10 @@ def join(slot_id: int):
     """The booking form for a full slot: the party waits, and is booked by itself when places free up."""
     slot = get_slot(slot_id)
     if request.method == "GET":
-        return render_visitor_form(slot, empty_visitor_form(), waitlist=True)
-    form, visitors, sources = parse_visitor_form(current_app.config["MUSEUM"].MAX_PERSONS_PER_BOOKING)
+        return render_visitor_form(slot, waitlist=True)
+    form, visitors, sources = parse_visitor_form(posted_rows())
+    if ADD_VISITOR in request.form:
+        return with_one_more_row(slot, form, waitlist=True)
     try:
         entry = waitlist.join_waitlist(current_account(), slot.id, visitors)
     except DomainError as exc:

@@ -62,6 +62,7 @@ UI_TEXTS = {
     "bundle_none": _l("No entry data on this device yet"),
     "offline_check_time": _l("Offline check: %(ms)s ms per code"),
     "online_answer_time": _l("Server answer: %(ms)s ms"),
+    "wrong_day_on": _l("This ticket is for %(day)s."),
 }
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, make_response, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from museum.messages import error_message, field_message
+from museum.messages import MESSAGES, error_message, field_message
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,33 @@ _HTTP_CODES = {
 }
 
 
+#: What a visitor's error page says, by status: a title and a sentence in plain words. The machine-readable
+#: code stays in the API's JSON; a page shows it nowhere.
+PAGE_TEXTS = {
+    400: (_l("That did not work"), _l("Something in this request was not right. Please go back and try again.")),
+    401: (_l("Please log in"), _l("Please log in first.")),
+    403: (_l("Not allowed"), _l("Your account is not allowed to open this page.")),
+    404: (_l("Page not found"), _l("We could not find this page. The link may be old, or the address mistyped.")),
+    405: (_l("That did not work"), _l("This page cannot be used like that. Please go back and use its buttons.")),
+    413: (_l("Too large"), _l("What you sent is too large. Please send something smaller.")),
+    429: (_l("Too many requests"), _l("Too many requests. Please wait a moment and try again.")),
+    500: (_l("Something went wrong"), _l("Something went wrong on our side. Please try again in a moment.")),
+    503: (_l("Please try again"), _l("The service is briefly unavailable. Please try again in a moment.")),
+}
+_DEFAULT_PAGE_TEXT = (_l("That did not work"), _l("Please go back and try again."))
+#: Codes that only repeat the status: the page's own sentence says more. Others (``csrf_failed``,
+#: ``booking_closed`` ...) tell what happened, and the page says that.
+_GENERIC_CODES = frozenset(_HTTP_CODES.values()) - {"invalid"} | {"internal", "unavailable"}
+
+
+def page_text(status: int, code: str, message: str) -> tuple[str, str]:
+    """The title and the sentence of an error page."""
+    title, sentence = PAGE_TEXTS.get(status, _DEFAULT_PAGE_TEXT if status < 500 else PAGE_TEXTS[500])
+    if code not in _GENERIC_CODES and (code in MESSAGES or message):
+        sentence = message
+    return str(title), str(sentence)
+
+
 def wants_json() -> bool:
     """API calls, and the metrics scrapers read, get errors as JSON; pages get a page."""
     return request.path.startswith("/api/") or request.path == "/metrics"
@@ -89,7 +117,8 @@ def error_response(status: int, code: str, message: str | None, fields=None):
         if fields:
             body["fields"] = {name: field_message(value) for name, value in fields.items()}
         return jsonify(error=body), status
-    return render_template("error.html", status=status, code=code, message=text, fields=fields or {}), status
+    title, sentence = page_text(status, code, text)
+    return render_template("error.html", status=status, title=title, message=sentence, fields=fields or {}), status
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -48,6 +48,7 @@ MESSAGES = {
     "banned": _l("Booking is suspended after repeated no-shows."),
     "slot_available": _l("This time slot has room for your party: book it instead."),
     "already_waiting": _l("A visitor of this party already waits for this time slot."),
+    "person_exists": _l("A visitor with this ID is already saved."),
 }
 
 
@@ -99,3 +100,8 @@ def field_message(text) -> str:
 def already_booked(name: str):
     """The message for a person who already holds a booking that day, in the caller's language."""
     return _l("%(name)s already has a booking on this day.", name=name)
+
+
+def already_saved(name: str):
+    """The message for a person whose document is already on the account's list, in the caller's language."""
+    return _l("%(name)s with this ID is already saved.", name=name)

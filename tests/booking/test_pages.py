@@ -266,7 +266,7 @@ def test_staff_see_a_note_and_cannot_book(en_client):
 def test_home_lists_the_days_slots_with_free_places(en_client):
     slot = make_slot(TOMORROW, "13:00", "16:00", capacity=30)
     html = text_of(en_client.get(f"/?date={TOMORROW.isoformat()}"))
-    assert "13:00–16:00" in html and "30 places free" in html
+    assert "13:00–16:00" in html and "30 places left" in html
     assert f'href="/slots/{slot.id}/book"' in html
     assert en_client.get("/?date=not-a-date").status_code == 422
 

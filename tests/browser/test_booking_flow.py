@@ -36,7 +36,7 @@ def test_visitor_registers_books_two_persons_and_sees_two_qr_codes(page, live_se
     first.get_by_label("Real name").fill("Zhang San")
     first.get_by_label("ID document").select_option("cn_id")
     first.get_by_label("ID number").fill(cn_id(1))
-    page.get_by_text("Add more visitors").click()
+    page.get_by_role("button", name="Add another visitor").click()
     second = page.get_by_role("group", name="New visitor 2")
     second.get_by_label("Real name").fill("Li Si")
     second.get_by_label("ID number").fill(cn_id(2))

@@ -399,3 +399,65 @@ def test_after_logout_the_console_no_longer_opens_without_the_server(page, lane)
     with pytest.raises(Error):
         page.goto(f"{lane.url}/gate?gate=main")  # nothing kept: the browser cannot show it
     lane.start()
+
+
+def ticket_for_tomorrow(lane) -> tuple[str, object]:
+    """A booked code for tomorrow's window (tomorrow opened, should it be a Monday)."""
+    from datetime import timedelta
+
+    from admin.services import create_slot, set_day_open
+    from booking.persons import VisitorInput
+    from booking.services import create_booking
+    from museum.auth import register_account, upsert_staff
+    from museum.clock import local_now
+    from museum.models import Role
+
+    with lane.app.app_context():
+        admin = upsert_staff("admin@example.org", STAFF_PASSWORD, Role.ADMIN)
+        tomorrow = local_now(lane.app.config["MUSEUM"].tz).date() + timedelta(days=1)
+        set_day_open(admin, tomorrow, True, "gate console browser test")
+        slot = create_slot(admin, tomorrow, time(9, 0), time(12, 30), 20, None)
+        visitor = register_account("tomorrow@example.org", STAFF_PASSWORD, "Wang Wu")
+        booking = create_booking(visitor, slot.id, [VisitorInput(name="Wang Wu", id_type="cn_id", id_number=cn_id(9))])
+        return booking.booking.tickets[0].code, tomorrow
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_the_console_names_its_gate_keeps_the_window_whole_and_says_which_day_a_ticket_is_for(browser, lane, lang):
+    from playwright.sync_api import expect
+
+    code, tomorrow = ticket_for_tomorrow(lane)
+    if lang == "en":
+        expected = f"This ticket is for {tomorrow:%A}, {tomorrow:%B} {tomorrow.day}."
+    else:
+        expected = f"此票为{tomorrow.month}月{tomorrow.day}日星期{'一二三四五六日'[tomorrow.weekday()]}的门票。"
+    context = browser.new_context(locale=lang, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{lane.url}/login?next=/gate")
+        page.locator("#email").fill(GATE_EMAIL)
+        page.locator("#password").fill(STAFF_PASSWORD)
+        page.locator("form button[type=submit]").click()
+        page.wait_for_function("() => window.gateStats && window.gateStats.bundleVersion && window.gateStats.ed25519")
+        expect(page.locator(".gate-name")).to_contain_text("Main entrance" if lang == "en" else "正门")
+
+        scan(page, lane.codes[0])
+        expect(page.locator("#verdict")).to_have_attribute("data-verdict", "admitted")
+        window = page.locator("#verdict-name .who-part").last
+        expect(window).to_have_text(re.compile(r"^\d\d:\d\d–\d\d:\d\d$"))
+        assert window.evaluate("element => element.getClientRects().length") == 1, "the window is on one line"
+        shot(page, lane, f"window-{lang}")
+        page.locator("#verdict").click()
+
+        scan(page, code)
+        expect(page.locator("#verdict")).to_have_attribute("data-verdict", "refused")
+        expect(page.locator("#verdict-reason")).to_have_text(expected)
+        shot(page, lane, f"wrong-day-{lang}")
+        page.locator("#verdict").click()
+
+        lane.stop()  # offline, the console names the day from the code itself
+        scan(page, code)
+        expect(page.locator("#verdict-offline")).to_be_visible()
+        expect(page.locator("#verdict-reason")).to_have_text(expected)
+    finally:
+        context.close()

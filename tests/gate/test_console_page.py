@@ -113,3 +113,46 @@ def test_the_service_worker_is_served_as_javascript_from_the_root(client):
     assert "__GATE_SW_" not in body, "the version and the asset list are filled in"
     for asset in ("/static/museum.css", "/static/gate/console.css", "/static/gate/console.js"):
         assert f'"{asset}"' in body
+
+
+@pytest.mark.parametrize(("lang", "shown", "hidden"), [("zh", "北门", "North gate"), ("en", "North gate", "北门")])
+def test_the_header_names_the_gate_in_the_pages_language(client, lang, shown, hidden):
+    from gate.devices import create_gate
+
+    admin = make_account(Role.ADMIN)
+    create_gate(admin, "north", "北门", "main", "both", name_en="North gate")
+    log_in(client, make_account(Role.GATE).email)
+    body = unescape(client.get(f"/gate?gate=north&lang={lang}").get_data(as_text=True))
+    header = re.search(r'<span class="gate-name">(.*?)</span>\s*</div>', body, re.S).group(1)
+    assert shown in header and hidden not in header
+    assert f"<title>{'检票台' if lang == 'zh' else 'Gate console'} · {shown}</title>" in body
+    main = unescape(client.get(f"/gate?lang={lang}").get_data(as_text=True))
+    assert ("正门" if lang == "zh" else "Main entrance") in main
+
+
+def test_a_gate_without_an_english_name_is_marked_chinese_on_the_english_page(client):
+    from gate.devices import create_gate
+
+    create_gate(make_account(Role.ADMIN), "west", "西门", "main", "both")
+    log_in(client, make_account(Role.GATE).email)
+    body = unescape(client.get("/gate?gate=west&lang=en").get_data(as_text=True))
+    assert '<span data-gate-name lang="zh-CN">西门</span>' in body
+
+
+@pytest.mark.parametrize(("lang", "text"), [("en", "This ticket is for %(day)s."), ("zh", "此票为%(day)s的门票。")])
+def test_the_console_names_the_tickets_day_when_it_is_for_another_day(client, lang, text):
+    log_in(client, make_account(Role.GATE).email)
+    assert page_config(client.get(f"/gate?lang={lang}"))["texts"]["wrong_day_on"] == text
+
+
+def test_a_wrong_day_answer_carries_the_tickets_day(client):
+    from tests.helpers import TOMORROW, auth_headers, make_slot, make_visitor, visitor_json
+
+    slot = make_slot(day=TOMORROW)
+    booked = client.post("/api/v1/bookings", json={"slot_id": slot.id, "visitors": [visitor_json(1)]},
+                         headers=auth_headers(make_visitor())).get_json()  # fmt: skip
+    answer = client.post(
+        "/api/v1/gate/scans", json={"code": booked["tickets"][0]["code"]}, headers=auth_headers(make_account(Role.GATE))
+    ).get_json()
+    assert (answer["verdict"], answer["reason"]) == ("refused", "wrong_day")
+    assert answer["ticket"]["date"] == TOMORROW.isoformat()

@@ -400,6 +400,7 @@
       party: claims.party,
       already: seen.admitted,
       window: `${hhmm(claims.start)}–${hhmm(claims.end)}`,
+      date: claims.date,
     };
     const refuse = (reason) => offlineRefusal(reason, ticket);
     const now = museumTime();
@@ -525,6 +526,7 @@
       // A group's code: the organisation and its leader, so staff see whose block of visitors this is.
       name: ticket ? (ticket.group ? `${ticket.group.organisation} · ${ticket.group.leader_masked}` : ticket.name_masked) : null,
       window: ticket ? `${ticket.start.slice(11, 16)}–${ticket.end.slice(11, 16)}` : null,
+      date: ticket ? ticket.date : null,
       offline: false,
     };
   }
@@ -740,7 +742,22 @@
 
   function reasonText(outcome) {
     if (!outcome.reason) return "";
+    if (outcome.reason === "wrong_day" && outcome.date && T.wrong_day_on) {
+      return T.wrong_day_on.replace("%(day)s", visitDay(outcome.date));
+    }
     return REASONS[outcome.reason] || outcome.message || outcome.reason.replace(/_/g, " ");
+  }
+
+  /** A ticket's day (YYYY-MM-DD) as the page's language writes it, weekday first: "Tuesday, August 4". */
+  function visitDay(isoDate) {
+    try {
+      const options = { weekday: "long", month: "long", day: "numeric", timeZone: "UTC" };
+      return new Intl.DateTimeFormat(document.documentElement.lang || undefined, options).format(
+        new Date(`${isoDate}T00:00:00Z`),
+      );
+    } catch (error) {
+      return isoDate;
+    }
   }
 
   function showChecking() {
@@ -754,8 +771,15 @@
     el.verdict.dataset.verdict = outcome.verdict;
     el.word.textContent = admitted ? T.admitted : T.refused;
     el.reason.textContent = reasonText(outcome);
-    const who = [outcome.name, outcome.reference, outcome.window].filter(Boolean).join(" · ");
-    el.name.textContent = who;
+    // Each part in its own span that never breaks inside: a window reads "09:00–12:30", never "12:3 / 0".
+    el.name.replaceChildren();
+    [outcome.name, outcome.reference, outcome.window].filter(Boolean).forEach((part, index) => {
+      if (index) el.name.append(" · ");
+      const span = document.createElement("span");
+      span.className = "who-part";
+      span.textContent = part;
+      el.name.append(span);
+    });
     el.offline.hidden = !outcome.offline;
     renderNumbers(outcome);
     document.body.classList.add("verdict-full");
