@@ -79,6 +79,11 @@ FIELD_MESSAGES = {
     "Add at least one visitor.": _l("Choose a saved visitor or add a new one."),
     "There is no such saved person.": _l("This saved visitor is no longer on your list."),
     "There is no such slot.": _l("This time slot does not exist."),
+    "Enter a mainland mobile number: 11 digits starting with 1.": _l(
+        "Enter a mainland mobile number: 11 digits starting with 1."
+    ),
+    "Enter the 6-digit code from the text message.": _l("Enter the 6-digit code from the text message."),
+    "Use at most 1024 characters.": _l("Use at most 1024 characters."),
 }
 _FIELD_MESSAGES_BY_LOWER = {key.lower(): value for key, value in FIELD_MESSAGES.items()}
 
