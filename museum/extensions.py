@@ -20,8 +20,13 @@ def login_key() -> str:
     slowed down, while many visitors behind one mobile-network address can still log in."""
     data = request.get_json(silent=True) if request.is_json else request.form
     has_get = isinstance(data, dict) or hasattr(data, "get")
-    login = (data.get("email") or data.get("phone") or "") if has_get else ""
-    return f"{get_remote_address()}|{str(login).strip().lower()[:254]}"
+    email, phone = (data.get("email"), data.get("phone")) if has_get else (None, None)
+    if not email and isinstance(phone, str) and phone:
+        from museum.phones import normalise_phone, sms_phone_digest
+
+        # The counter's key holds the number's keyed digest, never the number.
+        return f"{get_remote_address()}|phone:{sms_phone_digest(normalise_phone(phone) or phone[:30])[:32]}"
+    return f"{get_remote_address()}|{str(email or '').strip().lower()[:254]}"
 
 
 def limit(name: str) -> str:

@@ -28,7 +28,7 @@ def _page(status: int = 200, **phone):
         "errors": {},
         "phone_form": {"phone": request.form.get("phone", ""), "name": request.form.get("name", ""),
                        "code": "", "errors": {}, "notice": None, "error": None, "resend_after": 0,
-                       "show_name": mode == "register", **phone},
+                       "show_name": mode == "register" or "name" in request.form, **phone},
         "active": "phone",
     }  # fmt: skip
     return render_template(PAGES[mode], **context), status

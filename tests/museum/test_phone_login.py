@@ -341,3 +341,23 @@ def test_requests_at_the_same_moment_send_one_code(live_url, texts):
         statuses = sorted(pool.map(ask, range(6)))
     assert statuses == [202] + [429] * 5
     assert len(texts.to(PHONE)) == 1
+
+
+def test_in_chinese_the_way_to_the_back_office_or_the_gate_starts_with_e_mail(client):
+    for target in ("/admin", "/gate"):
+        assert 'for="email"' in text_of(client.get(f"/login?next={target}"))
+    assert 'for="phone"' in text_of(client.get("/login?next=/bookings"))
+
+
+def test_code_logins_are_counted_per_number_without_keeping_the_number(limited_app, tmp_path):
+    client = PerRequestContextClient(limited_app, limited_app.response_class, use_cookies=True)
+    texts = install_memory_sender(limited_app)
+    with limited_app.app_context():
+        ask_code(client)
+        assert [token_with_code(client, wrong(last_code(texts))).status_code for _ in range(3)] == [401] * 3
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "counters.db") as counters:
+        keys = [key for (key,) in counters.execute("SELECT key FROM counters")]
+    assert any("phone:" in key for key in keys)
+    assert not any(PHONE in key for key in keys)
