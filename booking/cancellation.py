@@ -108,7 +108,7 @@ def _drop(
     if booking.account_id == actor.id:
         count_late_cancel(session, booking, dropped, now)
     else:
-        record_event(session, actor.email, "booking.remove_persons", f"booking:{booking.id}",
+        record_event(session, actor.label, "booking.remove_persons", f"booking:{booking.id}",
                      {"party_size": booking.party_size},
                      {"party_size": booking.party_size - len(ids), "removed_tickets": ids, "places": len(ids),
                       "pool": booking.pool_kind.value}, reason)  # fmt: skip

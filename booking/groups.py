@@ -296,7 +296,7 @@ def _create_group(account: Account, request: GroupRequest) -> GroupBooking:
             session.add(group)
             session.flush()
             take_places(session, slot.date, slot.id, PoolKind.GROUP, len(members))
-            record_event(session, account.email, "group.request", f"group:{group.id}", None,
+            record_event(session, account.label, "group.request", f"group:{group.id}", None,
                          {"slot": slot.id, "size": len(members), "organisation": organisation})  # fmt: skip
             if settings.GROUP_AUTO_APPROVE:
                 _approve(session, group, slot, signing, "auto-approve")
@@ -429,7 +429,7 @@ def cancel_group(actor: Account, group_id: int) -> GroupBooking:
         if group.status in ACTIVE_GROUP_STATES:
             if actor.role not in OPS:
                 _check_change_deadline(session.get(Slot, group.booking.slot_id))
-            _close(session, group, GroupStatus.CANCELLED, actor.email, "")
+            _close(session, group, GroupStatus.CANCELLED, actor.label, "")
     _offer_freed_places(group_id)
     return _load(group_id)
 
@@ -478,7 +478,7 @@ def replace_members(actor: Account, group_id: int, members: list[MemberInput]) -
         session.execute(update(Booking).where(Booking.id == group.booking_id).values(party_size=new))
         if group.status is GroupStatus.APPROVED:
             _issue_ticket(session, group, slot, key)
-        record_event(session, actor.email, "group.members", f"group:{group.id}", {"size": old}, {"size": new})
+        record_event(session, actor.label, "group.members", f"group:{group.id}", {"size": old}, {"size": new})
     return _load(group_id)
 
 

@@ -400,7 +400,7 @@ def cancel_whole(session: Session, actor: Account, booking: Booking, now: dateti
     changed = session.execute(
         update(Booking)
         .where(Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED)
-        .values(status=BookingStatus.CANCELLED, cancelled_at=now, cancelled_by=actor.email)
+        .values(status=BookingStatus.CANCELLED, cancelled_at=now, cancelled_by=actor.label)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not changed:
@@ -420,7 +420,7 @@ def cancel_whole(session: Session, actor: Account, booking: Booking, now: dateti
     if booking.account_id == actor.id:
         count_late_cancel(session, booking, live, now)
     else:
-        record_event(session, actor.email, "booking.cancel", f"booking:{booking.id}",
+        record_event(session, actor.label, "booking.cancel", f"booking:{booking.id}",
                      {"status": BookingStatus.CONFIRMED.value},
                      {"status": BookingStatus.CANCELLED.value, "places": booking.party_size,
                       "pool": booking.pool_kind.value}, reason)  # fmt: skip

@@ -9,11 +9,21 @@ from flask import Blueprint, current_app, request
 from flask_login import current_user
 from pydantic_core import PydanticCustomError
 
-from museum import auth
+from museum import auth, phone_login
 from museum.apidoc import LOGGED_IN, PUBLIC, endpoint
 from museum.errors import Invalid
-from museum.extensions import csrf, limited, login_key
-from museum.schemas import AccountAnswer, Credentials, Registration, TokenAnswer, parse_museum_date
+from museum.extensions import csrf, hit_address_limit, limited, login_key
+from museum.phones import mask_phone
+from museum.schemas import (
+    AccountAnswer,
+    PhoneCredentials,
+    Registration,
+    SmsCodeAnswer,
+    SmsCodeRequest,
+    TokenAnswer,
+    TokenRequest,
+    parse_museum_date,
+)
 from museum.validation import describe
 
 bp = Blueprint("api_accounts", __name__, url_prefix="/api/v1")
@@ -57,7 +67,9 @@ def protect_cookie_sessions() -> None:
 
 
 def account_answer(account) -> AccountAnswer:
-    return AccountAnswer(id=account.id, email=account.email, name=account.name, role=account.role)
+    phone_masked = mask_phone(account.phone) if account.phone else None
+    return AccountAnswer(id=account.id, email=account.email, phone_masked=phone_masked, name=account.name,
+                         role=account.role)  # fmt: skip
 
 
 @bp.post("/auth/register")
@@ -73,15 +85,41 @@ def register(json: Registration):
     TokenAnswer,
     who=PUBLIC,
     errors=(401,),
+    refusals=("name_required",),
     limit=lambda view: limited("login", key_func=login_key)(limited("login_address")(view)),
 )
-def token(json: Credentials):
-    """Exchange e-mail and password for a bearer token (401 `bad_credentials` when they do not match)."""
-    account = auth.authenticate(json.email, json.password)
-    auth.remember_language(account, auth.requested_language())
+def token(json: TokenRequest):
+    """Exchange e-mail and password, or a mobile number and its one-time code, for a bearer token.
+
+    E-mail and password: 401 `bad_credentials` when they do not match. Mobile number and code: 401
+    `invalid_code` (wrong, used or never sent), `code_locked` (too many wrong tries: ask for a new code),
+    `code_expired`, `account_disabled`; 409 `name_required` for a number without an account when no `name`
+    is given (with a name, the first login creates the account)."""
+    credentials = json.root
+    lang = auth.requested_language()
+    if isinstance(credentials, PhoneCredentials):
+        account = phone_login.log_in_with_code(credentials.phone, credentials.code, credentials.name, lang or "")
+    else:
+        account = auth.authenticate(credentials.email, credentials.password)
+    auth.remember_language(account, lang)
     token_value, expires_at = auth.issue_token(account)
     tz = current_app.config["MUSEUM"].tz
     return TokenAnswer(token=token_value, expires_at=expires_at.astimezone(tz), role=account.role)
+
+
+@bp.post("/auth/sms-code")
+@endpoint(SmsCodeAnswer, status=202, who=PUBLIC, errors=(429, 503))
+def sms_code(json: SmsCodeRequest):
+    """Send a one-time login code to a mainland mobile number (6 digits, valid 5 minutes by default). The
+    answer is the same whether or not the number has an account. 429 `rate_limited` (with `Retry-After`)
+    when the number was sent a code within the last minute, or too many this hour or day, or this address
+    asked too often; 503 `sms_unavailable` when the text message could not be sent."""
+    hit_address_limit("sms_code_address")
+    sent = phone_login.request_code(json.phone, auth.requested_language() or "")
+    tz = current_app.config["MUSEUM"].tz
+    answer = SmsCodeAnswer(phone_masked=sent.phone_masked, expires_at=sent.expires_at.astimezone(tz),
+                           resend_after_s=sent.resend_after_s)  # fmt: skip
+    return answer, 202
 
 
 @bp.get("/me")

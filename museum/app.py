@@ -80,6 +80,8 @@ def create_app(overrides: dict | None = None) -> Flask:
             "login_address": "300/minute",  # per address, whatever the e-mail
             "register": "60/minute;600/hour",
             "booking": "20/minute",  # per account
+            "sms_code_address": settings.SMS_CODE_ADDRESS_LIMIT,  # login codes asked for, per address
+            "password_reset": "10/minute;50/hour",  # "forgot password" asked for, per address
         },
     )
     if settings.PROXY_HOPS:
@@ -102,6 +104,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     _register_blueprints(app)
+    from museum import sms
+    from museum.password_views import bp as password_pages
+    from museum.phone_views import bp as phone_pages
+
+    sms.init_app(app)
+    app.register_blueprint(phone_pages)
+    app.register_blueprint(password_pages)
     from museum.errors import register_error_handlers
 
     register_error_handlers(app)

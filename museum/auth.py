@@ -100,6 +100,9 @@ def authenticate(email: str, password: str) -> Account:
     if account is None:
         check_password_hash(_DUMMY_HASH, password or "")
         raise DomainError("bad_credentials", "Wrong e-mail address or password.", status=401)
+    if account.password_hash is None:  # a phone account without a password
+        check_password_hash(_DUMMY_HASH, password or "")
+        raise DomainError("bad_credentials", "Wrong e-mail address or password.", status=401)
     if not check_password_hash(account.password_hash, password or "") or not account.active:
         raise DomainError("bad_credentials", "Wrong e-mail address or password.", status=401)
     return account

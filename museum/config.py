@@ -12,7 +12,10 @@ import secrets
 from dataclasses import dataclass, fields
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from limits import parse_many
 
 from museum.provinces import PROVINCES
 
@@ -100,6 +103,23 @@ class Settings:
     SMTP_STARTTLS: bool = True
     SMTP_FROM: str = "museum@localhost"
     PUBLIC_URL: str = "http://127.0.0.1:5000"
+    #: "Forgot password" links work this long (and once).
+    PASSWORD_RESET_TTL_MIN: int = 60
+    #: Text messages (login codes) go out through this sender: log (the demo: written to the log), http (an SMS
+    #: gateway at SMS_URL, with SMS_TOKEN as a bearer token) or memory (kept in the process, for tests).
+    SMS_SENDER: str = "log"
+    SMS_URL: str = ""
+    SMS_TOKEN: str = ""
+    SMS_TIMEOUT_S: int = 5
+    #: One-time login codes: valid this long, locked after this many wrong tries; a number gets a new code
+    #: at most once every SMS_RESEND_AFTER_S seconds, SMS_CODES_PER_HOUR an hour and SMS_CODES_PER_DAY a day;
+    #: one client address asks for at most SMS_CODE_ADDRESS_LIMIT (a rate limit, like "20/hour;100/day").
+    SMS_CODE_TTL_S: int = 300
+    SMS_CODE_MAX_ATTEMPTS: int = 5
+    SMS_RESEND_AFTER_S: int = 60
+    SMS_CODES_PER_HOUR: int = 5
+    SMS_CODES_PER_DAY: int = 10
+    SMS_CODE_ADDRESS_LIMIT: str = "20/hour;100/day"
     #: Reminders are sent at this time (museum time) the day before the visit.
     REMINDER_TIME: str = "18:00"
     #: The museum's own province (the first two digits of its residents' IDs, see museum.provinces): reports
@@ -230,6 +250,12 @@ def _validate(settings: Settings) -> None:
         "NO_SHOW_LIMIT",
         "NO_SHOW_WINDOW_DAYS",
         "SMTP_PORT",
+        "PASSWORD_RESET_TTL_MIN",
+        "SMS_TIMEOUT_S",
+        "SMS_CODE_TTL_S",
+        "SMS_CODE_MAX_ATTEMPTS",
+        "SMS_CODES_PER_HOUR",
+        "SMS_CODES_PER_DAY",
     ):
         if getattr(settings, name) < 1:
             raise ConfigError(f"MUSEUM_{name} must be at least 1")
@@ -247,6 +273,7 @@ def _validate(settings: Settings) -> None:
         "LIVE_ANSWER_SECONDS",
         "PUBLIC_CACHE_SECONDS",
         "CHILD_ALONE_AGE",
+        "SMS_RESEND_AFTER_S",
     ):
         if getattr(settings, name) < 0:
             raise ConfigError(f"MUSEUM_{name} must not be negative")
@@ -268,5 +295,26 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(
             f"MUSEUM_METRICS_ALLOW_FROM must list addresses or networks like 10.0.0.0/8, separated by commas ({exc})"
         ) from None
+    _validate_sms(settings)
     if Path(settings.METRICS_DIR).exists() and not Path(settings.METRICS_DIR).is_dir():
         raise ConfigError(f"MUSEUM_METRICS_DIR {settings.METRICS_DIR!r} is not a folder")
+
+
+SMS_SENDERS = ("log", "http", "memory")
+
+
+def _validate_sms(settings: Settings) -> None:
+    if settings.SMS_SENDER not in SMS_SENDERS:
+        raise ConfigError(f"MUSEUM_SMS_SENDER must be one of {', '.join(SMS_SENDERS)}, not {settings.SMS_SENDER!r}")
+    if settings.SMS_SENDER == "http":
+        parts = urlsplit(settings.SMS_URL)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ConfigError("MUSEUM_SMS_URL must be the gateway's http:// or https:// URL (MUSEUM_SMS_SENDER=http)")
+    if settings.SMS_CODES_PER_DAY < settings.SMS_CODES_PER_HOUR:
+        raise ConfigError("MUSEUM_SMS_CODES_PER_DAY must not be below MUSEUM_SMS_CODES_PER_HOUR")
+    try:
+        limits = parse_many(settings.SMS_CODE_ADDRESS_LIMIT)
+    except ValueError:
+        limits = []
+    if not limits:
+        raise ConfigError('MUSEUM_SMS_CODE_ADDRESS_LIMIT must be a rate limit like "20/hour;100/day"')

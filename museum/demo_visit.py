@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from admin.services import create_slot, set_day_open
 from booking import services
-from booking.identity import cn_id_check_char
+from booking.identity import check_id, cn_id_check_char
 from booking.models import Booking, BookingStatus, Person
-from booking.persons import VisitorInput, save_person
+from booking.persons import VisitorInput, id_hmac_key, save_person
 from museum import db
 from museum.clock import local_datetime, local_now
 from museum.errors import DomainError
@@ -79,9 +79,22 @@ def _wall(minutes: int) -> time:
 
 
 def ensure_family(visitor: Account) -> list[Person]:
-    """The demo visitor's two saved persons (saved again harmlessly when they exist)."""
-    return [save_person(visitor, name, "cn_id", family_id(region, born, serial))
-            for name, region, born, serial in FAMILY]  # fmt: skip
+    """The demo visitor's two saved persons (those saved already are kept as they are)."""
+    persons = []
+    for name, region, born, serial in FAMILY:
+        try:
+            persons.append(save_person(visitor, name, "cn_id", family_id(region, born, serial)))
+        except DomainError as exc:
+            if exc.code != "person_exists":
+                raise
+            persons.append(_saved_person(visitor, family_id(region, born, serial)))
+    return persons
+
+
+def _saved_person(visitor: Account, id_number: str) -> Person:
+    digest = check_id("cn_id", id_number, id_hmac_key()).digest
+    found = select(Person).where(Person.account_id == visitor.id, Person.id_digest == digest, Person.archived.is_(False))
+    return db.session().scalars(found).one()
 
 
 def ensure_visit(staff: Account, visitor: Account, persons: list[Person]) -> DemoVisit:

@@ -124,7 +124,9 @@ def error_response(status: int, code: str, message: str | None, fields=None):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
-        return error_response(exc.status, exc.code, exc.message, exc.fields)
+        response = make_response(error_response(exc.status, exc.code, exc.message, exc.fields))
+        response.headers.update(getattr(exc, "headers", None) or {})  # a 429's Retry-After
+        return response
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):

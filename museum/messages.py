@@ -86,6 +86,11 @@ FIELD_MESSAGES = {
     "Name at least one person to remove.": _l("Choose at least one person to remove."),
     "This ticket is not on this booking.": _l("This ticket is not on this booking."),
     "This ticket is named twice.": _l("This ticket is named twice."),
+    "Enter a mainland mobile number: 11 digits starting with 1.": _l(
+        "Enter a mainland mobile number: 11 digits starting with 1."
+    ),
+    "Enter the 6-digit code from the text message.": _l("Enter the 6-digit code from the text message."),
+    "Use at most 1024 characters.": _l("Use at most 1024 characters."),
 }
 _FIELD_MESSAGES_BY_LOWER = {key.lower(): value for key, value in FIELD_MESSAGES.items()}
 

@@ -139,12 +139,20 @@ class SlotPool(Base):
 
 
 class Account(Base):
+    """A login: by e-mail and password, by mobile number and one-time SMS code, or both."""
+
     __tablename__ = "accounts"
+    __table_args__ = (CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="email_or_phone"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    #: NULL for an account made with a mobile number only.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    #: A mainland mobile number as its 11 digits (see museum.phones.normalise_phone): the code login finds the
+    #: account by it. Shown and logged only masked.
+    phone: Mapped[str | None] = mapped_column(String(11), unique=True)
     name: Mapped[str] = mapped_column(String(120))
-    password_hash: Mapped[str] = mapped_column(String(255))
+    #: NULL for an account without a password (it logs in with SMS codes).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.VISITOR)
     #: The language the visitor last used ("zh", "en"; "" when not known): messages are written in it.
     lang: Mapped[str] = mapped_column(String(8), default="", server_default="")
@@ -170,6 +178,15 @@ class Account(Base):
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+    @property
+    def label(self) -> str:
+        """Who this is in the audit log and on staff pages: the e-mail, else the masked mobile number."""
+        if self.email:
+            return self.email
+        from museum.phones import mask_phone
+
+        return mask_phone(self.phone or "")
 
 
 class ApiToken(Base):
@@ -300,3 +317,40 @@ class CachedAnswer(Base):
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
     body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SmsCode(Base):
+    """The one-time login code of a mobile number, and how many codes it was sent lately. One row per number,
+    keyed by the number's keyed digest (the number itself is not kept here); the code is kept only as a keyed
+    hash. Every change is made under the row's lock, so two requests at once cannot both send."""
+
+    __tablename__ = "sms_codes"
+
+    phone_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: HMAC of the code; NULL once it was used (or when none was sent).
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Wrong codes tried against the current code; at the limit the code is locked.
+    wrong_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: Fixed windows counting the codes sent, for the per-hour and per-day limits.
+    hour_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    hour_count: Mapped[int] = mapped_column(Integer, default=0)
+    day_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    day_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PasswordReset(Base):
+    """A "forgot password" link: only the SHA-256 of its token is kept. It works once, until ``expires_at``,
+    and only while the password is the one it was issued for (``password_fingerprint``)."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: A digest of the password hash when the link was sent: a changed password makes the link void.
+    password_fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -398,6 +398,8 @@ def compose(message_id: int) -> EmailMessage:
     account = session.get(Account, message.account_id, populate_existing=True) if message.account_id else None
     if account is None or not account.active:
         raise Obsolete("not sent: the account is gone or inactive")
+    if not account.email:
+        raise Obsolete("not sent: the account has no e-mail address")
     settings = _settings()
     lang = message.lang or account.lang or settings.DEFAULT_LOCALE
     with force_locale(lang):

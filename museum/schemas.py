@@ -14,11 +14,12 @@ import re
 from datetime import date, datetime, time
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, RootModel, Tag, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from museum.calendar import FIRST_SUPPORTED_DAY, LAST_SUPPORTED_DAY, is_supported_day
 from museum.models import Role
+from museum.validation import UNION_TAG_SUFFIX
 
 #: How a field's description names what the server checks beyond its schema (422 when it fails).
 SERVER_CHECK = "Checked by the server:"
@@ -168,9 +169,57 @@ class Credentials(RequestModel):
     password: str = text(MAX_PASSWORD)
 
 
+MAX_PHONE = 30
+PHONE_DESCRIPTION = server_checked(
+    "A mainland mobile number; +86, spaces and dashes are allowed.", "11 digits, starting with 13 to 19."
+)
+
+
+class PhoneCredentials(RequestModel):
+    phone: str = text(MAX_PHONE, min_length=1, description=PHONE_DESCRIPTION)
+    code: str = Field(pattern="^[0-9]{6}$", description="The 6-digit code from `POST /auth/sms-code`.")
+    name: str = optional_text(
+        MAX_ACCOUNT_NAME,
+        min_length=1,
+        description=server_checked(
+            "Your name, for the number's first login: it creates the account (without it, a number that has no "
+            "account yet is refused with 409 `name_required` and the code stays valid).",
+            "not only spaces.",
+        ),
+    )
+
+
+def _credentials_kind(value: object) -> str:
+    """A mobile number and code when ``phone`` is given, else e-mail and password."""
+    return PHONE_TAG if isinstance(value, dict) and "phone" in value and "email" not in value else EMAIL_TAG
+
+
+EMAIL_TAG, PHONE_TAG = f"email{UNION_TAG_SUFFIX}", f"phone{UNION_TAG_SUFFIX}"
+
+
+class TokenRequest(RootModel):
+    """E-mail and password, or a mobile number and its one-time code."""
+
+    root: Annotated[
+        Annotated[Credentials, Tag(EMAIL_TAG)] | Annotated[PhoneCredentials, Tag(PHONE_TAG)],
+        Discriminator(_credentials_kind),
+    ]
+
+
+class SmsCodeRequest(RequestModel):
+    phone: str = text(MAX_PHONE, min_length=1, description=PHONE_DESCRIPTION)
+
+
+class SmsCodeAnswer(AnswerModel):
+    phone_masked: str = Field(description="Where the code went, as `138****5678`.")
+    expires_at: Moment = Field(description="Until when the code works.")
+    resend_after_s: int = Field(description="Seconds until this number may ask for another code.")
+
+
 class AccountAnswer(AnswerModel):
     id: int
-    email: str
+    email: str | None = Field(description="None for an account made with a mobile number.")
+    phone_masked: str | None = Field(None, description="The account's mobile number, masked, if it has one.")
     name: str
     role: Role
 

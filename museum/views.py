@@ -49,7 +49,11 @@ def login():
         account = auth.authenticate(email, request.form.get("password", ""))
     except DomainError as exc:
         return render_template(
-            "accounts/login.html", next_url=next_url, email=email, error=error_message(exc.code, exc.message)
+            "accounts/login.html",
+            next_url=next_url,
+            email=email,
+            error=error_message(exc.code, exc.message),
+            active="email",
         ), exc.status
     auth.remember_language(account, auth.requested_language())
     _start_session(account)
@@ -95,6 +99,7 @@ def register():
             form=form,
             error=error_message(exc.code, exc.message),
             errors=errors,
+            active="email",
         ), exc.status
     _start_session(account)
     return redirect(next_url or url_for("pages.index"), code=303)

@@ -65,7 +65,7 @@ def test_operations_that_need_a_login_say_so_and_public_ones_do_not(client):
     paths = _document(client)["paths"]
     public = {(path, method) for path, item in paths.items() for method, op in item.items() if not op.get("security")}
     assert public == {
-        ("/auth/register", "post"), ("/auth/token", "post"), ("/slots", "get"),
+        ("/auth/register", "post"), ("/auth/token", "post"), ("/auth/sms-code", "post"), ("/slots", "get"),
         ("/openapi.json", "get"), ("/docs", "get"), ("/groups/template.csv", "get"),
         ("/museum", "get"),
     }  # fmt: skip

@@ -3,7 +3,7 @@
 Answers that many readers poll (the live dashboard's figures), shared by all workers for about a second.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-01 14:50:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import museum.db
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
