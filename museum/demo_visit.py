@@ -93,7 +93,8 @@ def ensure_family(visitor: Account) -> list[Person]:
 
 def _saved_person(visitor: Account, id_number: str) -> Person:
     digest = check_id("cn_id", id_number, id_hmac_key()).digest
-    found = select(Person).where(Person.account_id == visitor.id, Person.id_digest == digest, Person.archived.is_(False))
+    mine = (Person.account_id == visitor.id) & Person.archived.is_(False)
+    found = select(Person).where(mine, Person.id_digest == digest)
     return db.session().scalars(found).one()
 
 
