@@ -162,6 +162,7 @@ def _register_blueprints(app: Flask) -> None:
     from museum.api import bp as accounts_api
     from museum.api import protect_cookie_sessions, reject_unstorable_parameters
     from museum.apidoc import bp as openapi
+    from museum.display import bp as display_pages
     from museum.metrics import bp as metrics
     from museum.views import bp as accounts_pages
 
@@ -186,6 +187,7 @@ def _register_blueprints(app: Flask) -> None:
     app.before_request(reject_unstorable_parameters)
     app.before_request(protect_cookie_sessions)
     app.register_blueprint(accounts_pages)
+    app.register_blueprint(display_pages)
     app.register_blueprint(booking_pages)
     app.register_blueprint(ticket_pages)
     app.register_blueprint(group_pages)
