@@ -77,7 +77,7 @@ def week(tmp_path_factory):
 
 
 def log_in(page, base: str) -> None:
-    page.goto(f"{base}/login")
+    page.goto(f"{base}/login?by=email")
     page.locator("#email").fill(EMAIL)
     page.locator("#password").fill(STAFF_PASSWORD)
     page.locator("main button[type=submit]").click()

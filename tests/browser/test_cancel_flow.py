@@ -33,7 +33,7 @@ def fits_the_phone(page) -> None:
 @pytest.mark.parametrize("lang, seed", [("en", 901), ("zh", 911)])
 def test_a_visitor_removes_one_of_two_persons_after_confirming(page, live_server, lang, seed):
     base, texts = live_server.url, TEXTS[lang]
-    page.goto(f"{base}/lang/{lang}?next=/register")
+    page.goto(f"{base}/lang/{lang}?next=/register%3Fby%3Demail")
     page.locator("#email").fill(f"remove.{lang}@example.com")
     page.locator("#name").fill("Chen Jing")
     page.locator("#password").fill("correct-horse-9")
@@ -43,7 +43,7 @@ def test_a_visitor_removes_one_of_two_persons_after_confirming(page, live_server
     page.goto(f"{base}/slots/{live_server.slot_id}/book")
     page.locator("#v0-name").fill("陈静" if lang == "zh" else "Chen Jing")
     page.locator("#v0-id_number").fill(valid_cn_id(seed))
-    page.locator("details.more > summary").click()
+    page.locator("button.add-visitor").click()
     page.locator("#v1-name").fill("陈小明" if lang == "zh" else "Chen Ming")
     page.locator("#v1-id_number").fill(valid_cn_id(seed + 1))
     page.locator("main form button.primary").click()
