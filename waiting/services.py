@@ -49,6 +49,10 @@ class Standing:
     granted: Pass | None = None
 
     @property
+    def place_token(self) -> str | None:
+        return sign_place(self.place) if self.place else None
+
+    @property
     def pass_token(self) -> str | None:
         return sign_pass(self.granted) if self.granted else None
 
@@ -96,6 +100,12 @@ def join_queue(account: Account, room_id: int, presented: str | None = None) -> 
     except IntegrityError:  # the same account joined from another device at the same moment
         place = _known_place(room.id, account.id)
     return Joined(sign_place(place), place, True)
+
+
+def place_token(room_id: int, account_id: int) -> str | None:
+    """The token of the place the account holds in the room (joined on another device), or None."""
+    place = _known_place(room_id, account_id)
+    return sign_place(place) if place is not None else None
 
 
 def _known_place(room_id: int, account_id: int) -> Place | None:

@@ -25,7 +25,10 @@ def open_waiting_rooms():
 
 
 def _standing(room_id: int) -> services.Standing:
-    token = request.cookies.get(token_cookie(room_id)) if current_user.is_authenticated else None
+    token = None
+    if current_user.is_authenticated:
+        # The page's cookie, else the place the account took elsewhere (the app, another phone).
+        token = request.cookies.get(token_cookie(room_id)) or services.place_token(room_id, current_account().id)
     try:
         standing = services.queue_status(room_id, token, request.cookies.get(pass_cookie(room_id)))
     except Invalid:  # a stale cookie (another room of the same number, or an altered one): not joined
@@ -46,7 +49,16 @@ def _render(standing: services.Standing, error: str | None = None, status: int =
         tz=current_app.config["MUSEUM"].TIMEZONE,
     )
     response = make_response(page, status)
+    if standing.place is not None and request.cookies.get(token_cookie(standing.room.id)) != standing.place_token:
+        remember_place(response, standing.room, standing.place_token)
     return remember_pass(response, standing)
+
+
+def remember_place(response, room: rooms.Room, token: str) -> None:
+    """Keep the place's token in a cookie until the room closes, so a reload finds the place."""
+    seconds = max(60, int((room.closes_at - utcnow()).total_seconds()))
+    response.set_cookie(token_cookie(room.id), token, max_age=seconds, httponly=True, samesite="Lax",
+                        secure=current_app.config["MUSEUM"].SECURE_COOKIES)  # fmt: skip
 
 
 @bp.get("/queue/<id:room_id>")
@@ -66,9 +78,6 @@ def join(room_id: int):
         if exc.status == 404:
             raise
         return _render(services.queue_status(room_id, None), error_message(exc.code, exc.message), exc.status)
-    room = rooms.read_room(room_id)
     response = redirect(url_for("queue_pages.queue", room_id=room_id), code=303)
-    seconds = max(60, int((room.closes_at - utcnow()).total_seconds()))
-    response.set_cookie(token_cookie(room_id), joined.token, max_age=seconds, httponly=True, samesite="Lax",
-                        secure=current_app.config["MUSEUM"].SECURE_COOKIES)  # fmt: skip
+    remember_place(response, rooms.read_room(room_id), joined.token)
     return response

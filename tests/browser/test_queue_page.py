@@ -149,3 +149,47 @@ def test_a_visitor_waits_in_the_queue_and_books_when_let_in(page, live_server):
         for room_id in (upcoming_id, rush_id):  # the other browser tests book these days without a queue
             requests.patch(f"{base}/api/v1/admin/waiting-rooms/{room_id}", json={"active": False}, headers=ops,
                            timeout=10)  # fmt: skip
+
+
+def test_the_queue_page_and_the_back_office_page_have_no_serious_axe_violation(browser, live_server):
+    from tests.browser.test_accessibility import assert_accessible
+
+    base = live_server.url
+    ops = token(base, "admin@example.org", password=STAFF_PASSWORD)
+    now = datetime.now(UTC)
+    room = requests.post(f"{base}/api/v1/admin/waiting-rooms", headers=ops, timeout=10, json={
+        "visit_date": (live_server.day + timedelta(days=2)).isoformat(),
+        "release_at": (now - timedelta(seconds=5)).isoformat(), "admit_per_second": 0.01,
+    })  # fmt: skip
+    assert room.status_code == 201, room.text
+    room_id = room.json()["id"]
+    ahead = token(base, "ahead.in.line@example.com", register=True)
+    assert requests.post(f"{base}/api/v1/queue/{room_id}/join", headers=ahead, timeout=10).status_code == 200
+    # The browser ignores the page's Content-Security-Policy only to let the test inject axe-core.
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US", bypass_csp=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/queue/{room_id}")
+        assert_accessible(page, "queue not joined en 390")
+        page.get_by_role("link", name="Log in to join the queue").click()
+        page.get_by_label("E-mail address").fill("ahead.in.line@example.com")
+        page.get_by_label("Password").fill(VISITOR_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(re.compile(rf"/queue/{room_id}$"))
+        expect(page.locator('[data-live="position"]')).to_have_text("1")
+        for lang in ("en", "zh"):
+            in_language(page, base, lang)
+            assert_accessible(page, f"queue waiting {lang} 390")
+        in_language(page, base, "en")
+        page.get_by_role("button", name="Log out").click()
+        page.goto(f"{base}/login")
+        page.get_by_label("E-mail address").fill("admin@example.org")
+        page.get_by_label("Password").fill(STAFF_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        for lang in ("zh", "en"):
+            page.goto(f"{base}/lang/{lang}?next=/admin/waiting-rooms")
+            expect(page.locator("table.waiting-rooms")).to_be_visible()
+            assert_accessible(page, f"back-office waiting rooms {lang} 390")
+    finally:
+        context.close()
+        requests.patch(f"{base}/api/v1/admin/waiting-rooms/{room_id}", json={"active": False}, headers=ops, timeout=10)

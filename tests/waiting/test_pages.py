@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.booking.test_pages import booking_data, form_value, log_in, text_of
-from tests.helpers import make_visitor, valid_cn_id
+from tests.helpers import auth_headers, make_visitor, valid_cn_id
 from tests.waiting.conftest import RELEASE, VISIT_DAY
 from waiting.services import join_queue
 
@@ -86,3 +86,15 @@ def test_the_queue_page_in_chinese_asks_an_anonymous_visitor_to_log_in(client, f
     assert '<html lang="zh-CN">' in page
     assert "登录后排队" in page
     assert client.get(f"/queue/{room.id + 99}").status_code == 404
+
+
+def test_a_place_taken_in_the_app_shows_on_the_page_too(client, frozen_time, make_room):
+    room = make_room(admit_per_second=0.01)
+    frozen_time.move_to(RELEASE + timedelta(seconds=1))
+    account = make_visitor()
+    joined = client.post(f"/api/v1/queue/{room.id}/join", headers=auth_headers(account)).get_json()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    log_in(client, account.email)
+    page = client.get(f"/queue/{room.id}")
+    assert f'<dd data-live="position">{joined["position"]}</dd>' in text_of(page)
+    assert f"queue_token_{room.id}={joined['token']}" in page.headers["Set-Cookie"]  # the page's polls find it
