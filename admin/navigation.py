@@ -30,6 +30,7 @@ AREAS = (
     Area("admin_scheduler.jobs_page", _l("Scheduler jobs")),
     Area("admin_scheduler.bans", _l("Bans")),
     Area("admin_profile.edit", _l("Museum profile")),
+    Area("admin_waiting.rooms", _l("Waiting rooms")),
     Area("admin_audit.events", _l("Audit log")),
     Area("admin_staff.staff", _l("Staff"), ADMIN),
     Area("admin_staff.gates", _l("Gates and devices"), ADMIN),

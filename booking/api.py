@@ -28,12 +28,13 @@ from museum.clock import utcnow
 from museum.extensions import limited
 from museum.models import Role
 from museum.public_cache import public_answer
+from waiting.admission import RUSH_REFUSALS
 
 bp = Blueprint("api_booking", __name__, url_prefix="/api/v1")
 
 BOOKING_REFUSALS = ("slot_full", "duplicate_person", "limit_reached", "minor_without_adult", "too_many_minors",
                     "booking_closed", "booking_not_open", "booking_ended", "in_progress",
-                    "idempotency_key_reused")  # fmt: skip
+                    "idempotency_key_reused", *RUSH_REFUSALS)  # fmt: skip
 
 
 def _settings():

@@ -107,6 +107,12 @@ class IdempotencyHeaders(RequestModel):
         pattern=r"^[\x21-\x7e][\x20-\x7e]*$",
         description="Makes a retry safe: the same key from the same account returns the first answer again.",
     )
+    queue_pass: str = optional(
+        alias="X-Queue-Pass",
+        max_length=300,
+        description="During a release's rush (a waiting room guards the day): the pass the waiting room gave "
+        "this account (`GET /queue/{room_id}`); without it 409 `queue_required`.",
+    )
 
 
 class CancelBooking(OptionalBody):

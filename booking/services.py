@@ -26,6 +26,7 @@ from museum.config import Settings
 from museum.errors import DomainError, Forbidden, Invalid, NotFound
 from museum.keys import signing_key
 from museum.models import STAFF_ROLES, Account, Day, PoolKind, Role, Slot
+from waiting.admission import Pass, record_pass_persons, require_queue_pass
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def create_booking(
     try:
         slot = _bookable_slot(slot_id, len(checked), settings)
         party.check_party(account.id, slot.date, checked, settings)
+        queue_pass = require_queue_pass(account, slot)  # during a release's rush: the waiting room's pass
     except DomainError as exc:
         metrics.booking_refused(exc)
         if idempotency_key and exc.status == 409:
@@ -76,7 +78,7 @@ def create_booking(
         raise
     signed = sign_tickets(slot, len(checked), key)
     try:
-        booking = _write_booking(account, slot, checked, signed, settings, idempotency_key, request_hash)
+        booking = _write_booking(account, slot, checked, signed, settings, idempotency_key, request_hash, queue_pass)
     except idempotency.KeyTaken:
         booking_id = idempotency.stored_booking_id(account.id, idempotency_key, request_hash, wait=True)
         return BookingResult(load_booking(booking_id), False)
@@ -95,16 +97,17 @@ def _write_booking(
     settings: Settings,
     idempotency_key: str | None,
     request_hash: str,
+    queue_pass: Pass | None = None,
 ) -> Booking:
     """The booking's transaction. With an Idempotency-Key, a refusal is stored in the same transaction
     as the key's claim, so a twin request that waited on the claim gets this same answer."""
     with db.write_transaction() as session:
         if not idempotency_key:
-            return write_booking(session, account, slot, checked, signed, settings)
+            return write_booking(session, account, slot, checked, signed, settings, queue_pass=queue_pass)
         idempotency.claim_key(session, account.id, idempotency_key, request_hash)
         try:
             with session.begin_nested():
-                booking = write_booking(session, account, slot, checked, signed, settings)
+                booking = write_booking(session, account, slot, checked, signed, settings, queue_pass=queue_pass)
         except DomainError as exc:
             if exc.status != 409:
                 raise
@@ -225,6 +228,7 @@ def write_booking(
     channel: str = "online",
     contact: Contact | None = None,
     account_limit: bool = True,
+    queue_pass: Pass | None = None,
 ) -> Booking:
     """The write part of a booking, in plain statements; the slot's places are taken last.
 
@@ -300,6 +304,7 @@ def write_booking(
         raise
     for ticket, ticket_id in zip(booking.tickets, ticket_ids, strict=True):
         ticket.id = ticket_id
+    record_pass_persons(session, queue_pass, [person.digest for person in persons])  # one pass per person
     # Places last: the slot's counter row is the one every booking of the slot waits for, so it is
     # held only from here to the commit. (A full slot rolls the rows above back.)
     take_places(session, slot.date, slot.id, pool, len(persons))

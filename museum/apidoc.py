@@ -232,6 +232,7 @@ _TAGS = {
     "booking.waitlist_api": "visitors",
     "gate.api": "gates",
     "museum.profile_api": "museum",
+    "waiting.api": "waiting room",
 }
 
 

@@ -206,6 +206,20 @@ def _register_blueprints(app: Flask) -> None:
     from museum import profile_views
 
     profile_views.register(app)  # the museum's profile: its API, its back-office page, the header's brand
+    _register_waiting_room(app)
+
+
+def _register_waiting_room(app: Flask) -> None:
+    from waiting.admin_views import bp as admin_waiting_pages
+    from waiting.api import admin_bp as admin_waiting_api
+    from waiting.api import bp as waiting_api
+    from waiting.views import bp as queue_pages
+
+    for api in (waiting_api, admin_waiting_api):
+        csrf.exempt(api)  # as the other APIs: cookie sessions are checked by protect_cookie_sessions
+        app.register_blueprint(api)
+    app.register_blueprint(queue_pages)
+    app.register_blueprint(admin_waiting_pages)
 
 
 def _register_health(app: Flask) -> None:

@@ -17,6 +17,7 @@ def target_metadata() -> MetaData:
     import booking.models  # noqa: F401
     import gate.models  # noqa: F401
     import museum.models  # noqa: F401
+    import waiting.models  # noqa: F401
     from museum import profile  # noqa: F401
     from museum.db import Base
 

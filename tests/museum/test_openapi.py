@@ -68,6 +68,7 @@ def test_operations_that_need_a_login_say_so_and_public_ones_do_not(client):
         ("/auth/register", "post"), ("/auth/token", "post"), ("/auth/sms-code", "post"), ("/slots", "get"),
         ("/openapi.json", "get"), ("/docs", "get"), ("/groups/template.csv", "get"),
         ("/museum", "get"),
+        ("/queue/{room_id}", "get"),
     }  # fmt: skip
     assert "403" in paths["/admin/slots"]["post"]["responses"]
     refusals = paths["/bookings"]["post"]["responses"]["409"]["description"]
