@@ -61,7 +61,8 @@ def prepare(database_url: str, tickets: int, scanners: int) -> tuple[list[str], 
     app = create_app()
     with app.app_context():
         now = local_now(app.config["MUSEUM"].tz)
-        start = (now - timedelta(minutes=10)).time().replace(second=0, microsecond=0)
+        earlier = now - timedelta(minutes=10)
+        start = earlier.time().replace(second=0, microsecond=0) if earlier.date() == now.date() else time_of_day(0, 0)
         later = now + timedelta(hours=3)
         end = later.time().replace(second=0, microsecond=0) if later.date() == now.date() else time_of_day(23, 59)
         with db.write_transaction() as session:
