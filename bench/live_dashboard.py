@@ -12,9 +12,12 @@ How it runs (PostgreSQL; the given database's schema is replaced):
    eight rounds (without, with, with, without, twice), with 20 dashboards polling `/api/v1/admin/dashboard`
    every 3 s (the page's rate) from another process, and prints scans/s of each round, the mean of each kind and the
    change.
-Everything stops by itself (gunicorn runs under `timeout`).
+Everything stops by itself (gunicorn runs under `timeout`). The day's windows run from 08:00 to 20:00 and the
+scans lie in the three hours before now: run it when the museum's clock says late morning or afternoon, or
+set MUSEUM_TIMEZONE to a zone where it does (the whole run, server included, uses it).
 
     python bench/live_dashboard.py --db postgresql://postgres@127.0.0.1:5432/museum_bench
+    MUSEUM_TIMEZONE=America/New_York python bench/live_dashboard.py --db ...   # at 16:00 UTC
 """
 
 from __future__ import annotations
@@ -101,7 +104,7 @@ def seed(database_url: str, bookings: int, scans: int) -> str:
             ops = Account(email="ops@seed", name="ops", password_hash=generate_password_hash("x"), role=Role.OPS)
             visitor = Account(email="visitors@seed", name="v", password_hash=ops.password_hash, role=Role.VISITOR)
             session.add_all([ops, visitor])
-            session.execute(text("UPDATE venues SET safe_capacity = 100000 WHERE key = 'main'"))
+            session.execute(text("UPDATE venues SET safe_capacity = 1000000 WHERE key = 'main'"))
             for n in range(1, 6):
                 session.execute(
                     text("INSERT INTO gates (key, name, name_en, venue_id, kind, active) "
