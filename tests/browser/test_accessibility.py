@@ -106,11 +106,17 @@ def set_up_visits(site: Site) -> None:
         "slot_id": slot["id"], "organisation": LONG_ORGANISATION, "kind": "other",
         "leader": {"name": LONG_LATIN, "phone": "13812345678"}, "members": members,
     })  # fmt: skip
+    saved = api(base, "POST", "/persons", me, json=visitor(LONG_HAN[:70] + "常用", 741))
     site.paths.update(
         {
             "home": f"/?date={site.day}",
             "login": "/login",
+            "login-email": "/login?by=email",
             "register": "/register",
+            "register-email": "/register?by=email",
+            "forgot-password": "/password/forgot",
+            "remove-person": f"/bookings/{booking['id']}/tickets/{booking['tickets'][0]['id']}/remove",
+            "persons-remove": f"/persons?remove={saved['id']}",
             "book": f"/slots/{slot['id']}/book",
             "waitlist-join": f"/slots/{full['id']}/waitlist",
             "bookings": "/bookings",
@@ -238,9 +244,9 @@ def assert_accessible(page, where: str) -> None:
     assert not failing, "axe-core found serious or critical violations:\n" + report(where, failing)
 
 
-VISITOR_PAGES = ["home", "book", "waitlist-join", "bookings", "ticket", "persons", "waitlist", "group-request",
-                 "groups", "group", "error"]  # fmt: skip
-ANONYMOUS_PAGES = ["home", "login", "register", "error"]
+VISITOR_PAGES = ["home", "book", "waitlist-join", "bookings", "ticket", "remove-person", "persons", "persons-remove",
+                 "waitlist", "group-request", "groups", "group", "error"]  # fmt: skip
+ANONYMOUS_PAGES = ["home", "login", "login-email", "register", "register-email", "forgot-password", "error"]
 PAGES = [("anonymous", name) for name in ANONYMOUS_PAGES] + [("visitor", name) for name in VISITOR_PAGES]
 SCREENS = {"390": PHONE, "desktop": DESKTOP}
 
