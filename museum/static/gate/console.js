@@ -771,15 +771,18 @@
     el.verdict.dataset.verdict = outcome.verdict;
     el.word.textContent = admitted ? T.admitted : T.refused;
     el.reason.textContent = reasonText(outcome);
-    // Each part in its own span that never breaks inside: a window reads "09:00–12:30", never "12:3 / 0".
+    // The reference and the window each in a span that never breaks inside ("09:00–12:30", never
+    // "12:3 / 0"); the name may wrap, however long it is.
     el.name.replaceChildren();
-    [outcome.name, outcome.reference, outcome.window].filter(Boolean).forEach((part, index) => {
-      if (index) el.name.append(" · ");
-      const span = document.createElement("span");
-      span.className = "who-part";
-      span.textContent = part;
-      el.name.append(span);
-    });
+    [[outcome.name, "who-name"], [outcome.reference, "who-part"], [outcome.window, "who-part"]]
+      .filter(([part]) => part)
+      .forEach(([part, kind], index) => {
+        if (index) el.name.append(" · ");
+        const span = document.createElement("span");
+        span.className = kind;
+        span.textContent = part;
+        el.name.append(span);
+      });
     el.offline.hidden = !outcome.offline;
     renderNumbers(outcome);
     document.body.classList.add("verdict-full");
