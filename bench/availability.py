@@ -24,14 +24,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, bench_env, free_port, gunicorn, request, reset_database
+from bench.common import bench_env, gunicorn, reset_database
+from bench.nginx import nginx_binary, running_nginx
 
 WRK_SCRIPT = """
 local etag = os.getenv("BENCH_ETAG")
@@ -106,42 +105,6 @@ def first_etag(port: int, path: str) -> str:
     return answer.getheader("ETag") or ""
 
 
-@contextmanager
-def nginx(app_port: int, max_seconds: int):
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="museum-nginx-") as folder:
-        prefix = Path(folder)
-        site = (ROOT / "deploy" / "nginx" / "museum.conf").read_text()
-        site = (site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};")
-                .replace("listen 80;", f"listen 127.0.0.1:{port} backlog=4096;")
-                .replace("/var/cache/nginx/museum", str(prefix / "cache"))
-                .replace("/srv/museum/museum/static/", f"{ROOT / 'museum' / 'static'}/"))  # fmt: skip
-        (prefix / "museum.conf").write_text(site)
-        temp = "\n".join(f"    {kind}_temp_path {prefix / kind};" for kind in ("client_body", "proxy", "fastcgi",
-                                                                               "uwsgi", "scgi"))  # fmt: skip
-        user = "user root;" if os.geteuid() == 0 else ""
-        (prefix / "nginx.conf").write_text(
-            f"{user}\ndaemon off;\nworker_processes 1;\npid {prefix / 'nginx.pid'};\n"
-            f"error_log {prefix / 'error.log'} warn;\nevents {{ worker_connections 4096; }}\n"
-            f"http {{\n    include /etc/nginx/mime.types;\n    access_log off;\n{temp}\n"
-            f"    include {prefix / 'museum.conf'};\n}}\n"
-        )
-        process = subprocess.Popen(["timeout", str(max_seconds), binary, "-p", str(prefix), "-c",
-                                    str(prefix / "nginx.conf")], start_new_session=True)  # fmt: skip
-        try:
-            for _ in range(100):
-                try:
-                    if request("127.0.0.1", port, "GET", "/healthz")[0] == 200:
-                        break
-                except OSError:
-                    time.sleep(0.1)
-            yield port
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True, help="sqlite, or a PostgreSQL URL (its schema is replaced)")
@@ -164,8 +127,11 @@ def main() -> None:
             print(f"  gunicorn, micro-cache of 1 s:      {wrk(port, path, args.connections, args.seconds)}")
             etag = first_etag(port, path)
             print(f"  gunicorn, If-None-Match (304):     {wrk(port, path, args.connections, args.seconds, etag)}")
-            if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
-                with nginx(port, args.max_seconds) as front:
+            if nginx_binary() is not None:
+                with (
+                    tempfile.TemporaryDirectory(prefix="museum-nginx-") as folder,
+                    running_nginx(port, Path(folder), args.max_seconds, connections=4096, backlog=4096) as front,
+                ):
                     wrk(front, path, args.connections, 2)
                     print(f"  nginx micro-cache in front:        {wrk(front, path, args.connections, args.seconds)}")
             else:

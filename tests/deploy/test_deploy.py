@@ -5,18 +5,16 @@ pass `systemd-analyze verify`. Skipped where nginx or systemd-analyze is not ins
 from __future__ import annotations
 
 import http.client
-import os
 import shutil
-import socket
 import subprocess
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
+from bench.nginx import nginx_binary, running_nginx
 from museum.app import create_app
 from tests.conftest import TEST_SECRET
 from tests.helpers import TOMORROW, make_slot
@@ -24,47 +22,6 @@ from tests.helpers import TOMORROW, make_slot
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 SLOTS = f"/api/v1/slots?date={TOMORROW.isoformat()}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def configured(text: str, app_port: int, nginx_port: int, cache: Path) -> str:
-    """deploy/nginx/museum.conf with this test's ports, cache folder and static files."""
-    replaced = (
-        text.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};")
-        .replace("listen 80;", f"listen 127.0.0.1:{nginx_port};")
-        .replace("/var/cache/nginx/museum", str(cache))
-        .replace("/srv/museum/museum/static/", f"{ROOT / 'museum' / 'static'}/")
-    )
-    assert replaced.count(str(app_port)) == 1 and str(nginx_port) in replaced
-    return replaced
-
-
-def main_config(prefix: Path, site: Path) -> str:
-    # Started as root, nginx's workers would run as nobody, who may not open this test's folders.
-    user = "user root;" if os.geteuid() == 0 else ""
-    return f"""
-{user}
-daemon off;
-worker_processes 1;
-pid {prefix / "nginx.pid"};
-error_log {prefix / "error.log"} warn;
-events {{ worker_connections 256; }}
-http {{
-    include /etc/nginx/mime.types;
-    access_log off;
-    client_body_temp_path {prefix / "body"};
-    proxy_temp_path {prefix / "proxy"};
-    fastcgi_temp_path {prefix / "fastcgi"};
-    uwsgi_temp_path {prefix / "uwsgi"};
-    scgi_temp_path {prefix / "scgi"};
-    include {site};
-}}
-"""
 
 
 @pytest.fixture
@@ -101,31 +58,11 @@ def served_app(database_url):
 
 @pytest.fixture
 def nginx(tmp_path, served_app):
-    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if binary is None:
+    if nginx_binary() is None:
         pytest.skip("nginx is not installed (Debian: apt-get install nginx)")
     app_port, seen = served_app
-    port = free_port()
-    site = tmp_path / "museum.conf"
-    site.write_text(configured((DEPLOY / "nginx" / "museum.conf").read_text(), app_port, port, tmp_path / "cache"))
-    main = tmp_path / "nginx.conf"
-    main.write_text(main_config(tmp_path, site))
-    checked = subprocess.run([binary, "-t", "-p", str(tmp_path), "-c", str(main)], capture_output=True, text=True)
-    assert checked.returncode == 0, checked.stderr
-    process = subprocess.Popen([binary, "-p", str(tmp_path), "-c", str(main)], stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)  # waiting for a process to listen, not for time in the app
-        else:
-            raise AssertionError("nginx did not start listening")
+    with running_nginx(app_port, tmp_path, max_seconds=120) as port:  # runs nginx -t first
         yield port, seen
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def get(port: int, path: str, source: str = "127.0.0.1", headers: dict | None = None):
