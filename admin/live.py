@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, cast, func, literal, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 
 from admin.models import LiveSnapshot
 from booking.models import PLACE_HOLDING_STATES, Booking, BookingStatus, NoShow, NoShowKind, Ticket
@@ -243,8 +242,7 @@ def _may_refresh(day: date) -> bool:
 
 
 def _store_snapshot(day: date, now: datetime, figures: dict) -> None:
-    dialect = postgresql if db.session().get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(LiveSnapshot).values(day=day, computed_at=now, figures=figures)
+    statement = db.upsert_insert(db.session(), LiveSnapshot).values(day=day, computed_at=now, figures=figures)
     statement = statement.on_conflict_do_update(
         index_elements=[LiveSnapshot.day], set_={"computed_at": now, "figures": figures}
     )

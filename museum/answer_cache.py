@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from museum import db
 from museum.models import CachedAnswer
@@ -39,8 +38,7 @@ def forget_answers(prefix: str) -> None:
 
 
 def _store(key: str, now: datetime, body: bytes) -> None:
-    dialect = postgresql if db.session().get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(CachedAnswer).values(key=key, stored_at=now, body=body)
+    statement = db.upsert_insert(db.session(), CachedAnswer).values(key=key, stored_at=now, body=body)
     statement = statement.on_conflict_do_update(
         index_elements=[CachedAnswer.key], set_={"stored_at": now, "body": body}
     )

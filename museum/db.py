@@ -176,6 +176,15 @@ def session() -> Session:
     return g.db_session
 
 
+def upsert_insert(db_session: Session, table):
+    """An INSERT of ``table`` (a model or a Table) in the session's database dialect, so that it takes
+    ``on_conflict_do_update`` / ``on_conflict_do_nothing`` on PostgreSQL and SQLite alike."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if db_session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
 def close_session(_exc=None) -> None:
     if has_app_context():
         db_session = g.pop("db_session", None)

@@ -22,7 +22,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from museum import db, sms
@@ -83,7 +82,7 @@ def parse_phone(text: str, field: str = "phone") -> str:
 
 
 def _insert(session: Session):
-    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(SmsCode.__table__)
+    return db.upsert_insert(session, SmsCode.__table__)
 
 
 def _locked_row(session: Session, digest: str, now: datetime) -> SmsCode:

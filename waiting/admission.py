@@ -11,9 +11,9 @@ from collections.abc import Iterable
 
 from flask import has_request_context, request
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from museum import db
 from museum.clock import utcnow
 from museum.errors import DomainError
 from museum.models import Account, Slot
@@ -75,9 +75,9 @@ def record_pass_persons(session: Session, granted: Pass | None, digests: Iterabl
         return
     rows = [{"room_id": granted.room_id, "id_digest": digest, "account_id": granted.account_id, "booked_at": utcnow()}
             for digest in digests]  # fmt: skip
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = QueuePassPerson.__table__
-    session.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=["room_id", "id_digest"]), rows)
+    insert = db.upsert_insert(session, table).on_conflict_do_nothing(index_elements=["room_id", "id_digest"])
+    session.execute(insert, rows)
     others = session.scalar(
         select(func.count())
         .select_from(table)
