@@ -29,7 +29,9 @@ def todays_figures() -> LiveFigures:
     now = utcnow()
     early = timedelta(minutes=settings.ENTRY_GRACE_BEFORE_MIN)
     day = now.astimezone(settings.tz).date()
-    return read_live_figures(day, now, settings.tz, early, settings.LIVE_SNAPSHOT_SECONDS)
+    return read_live_figures(
+        day, now, settings.tz, early, settings.LIVE_SNAPSHOT_SECONDS, settings.LIVE_RECOUNT_SECONDS
+    )
 
 
 def name_in_language(gate) -> str:

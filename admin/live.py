@@ -1,30 +1,24 @@
 """The operations room's live figures: inside now against the safe limit, per window booked and admitted,
-arrivals per quarter hour against what the bookings predict, and each gate's last minutes. A handful of
-indexed, set-based queries whatever the day's size (scans are read through their (gate, time) index)."""
+arrivals per quarter hour against what the bookings predict, and each gate's last minutes. The counters
+and the day's windows are read on every request; the aggregates over many rows come from admin.live_counts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, cast, func, literal, select, text
+from sqlalchemy import func, select
 
-from admin.models import LiveSnapshot
-from booking.models import PLACE_HOLDING_STATES, Booking, BookingStatus, NoShow, NoShowKind, Ticket
-from gate.models import Device, Direction, Gate, Occupancy, Scan, Verdict
+from admin.live_counts import BUCKET, Counted, day_counts
+from gate.models import Device, Gate, Occupancy, Scan
 from museum import db
 from museum.calendar import open_by_default
 from museum.clock import local_datetime
-from museum.models import Day, PoolKind, SchedulerLease, Slot, Venue
+from museum.models import Day, SchedulerLease, Slot, Venue
 
-#: Arrivals are counted, and predicted, per quarter of an hour.
-BUCKET = timedelta(minutes=15)
 #: A gate that has sent nothing for this long while the museum is open is flagged.
 SILENT_AFTER = timedelta(minutes=2)
-#: The advisory lock (with the day) of the request that works out the next live snapshot.
-SNAPSHOT_LOCK = 0x6C697665  # "live"
-_TRY_SNAPSHOT_LOCK = text("SELECT pg_try_advisory_xact_lock(:lock, :day)")
 
 
 @dataclass(frozen=True)
@@ -127,12 +121,18 @@ class LiveFigures:
 
 
 def read_live_figures(
-    day: date, now: datetime, tz: ZoneInfo, early_entry: timedelta = timedelta(0), snapshot_age: float = 0
+    day: date,
+    now: datetime,
+    tz: ZoneInfo,
+    early_entry: timedelta = timedelta(0),
+    snapshot_age: float = 0,
+    recount_seconds: float = 60,
 ) -> LiveFigures:
     """Everything the dashboard shows for ``day`` as of ``now``; arrivals are counted from ``early_entry``
     before the first window (gates admit that early). The aggregates over the whole day (each window's
-    admitted and no-shows, arrivals per quarter hour) come from a snapshot shared by all workers when it is
-    younger than ``snapshot_age`` seconds (0: always worked out afresh); the rest is read every time."""
+    admitted and no-shows, arrivals per quarter hour, the gates' last minutes) come from a snapshot shared by
+    all workers, brought forward when older than ``snapshot_age`` seconds and counted afresh every
+    ``recount_seconds`` (``snapshot_age`` 0: counted afresh on every request); the rest is read every time."""
     session = db.session()
     venues = [
         VenueFigures(
@@ -157,7 +157,7 @@ def read_live_figures(
     slots = session.scalars(select(Slot).where(Slot.date == day).order_by(Slot.start_time, Slot.id)).unique().all()
     span = _quarter_hours([(local_datetime(day, s.start_time, tz), local_datetime(day, s.end_time, tz)) for s in slots],
                           early_entry)  # fmt: skip
-    counted = _counted(day, now, span, [slot.id for slot in slots], snapshot_age)
+    counted = day_counts(day, now, span, [slot.id for slot in slots], snapshot_age, recount_seconds)
     windows = [
         WindowFigures(
             id=slot.id,
@@ -188,135 +188,6 @@ def read_live_figures(
         latest_conflict=latest_conflict,
         scheduler_leader=leader.holder if leader is not None and leader.expires_at >= now else None,
     )
-
-
-@dataclass(frozen=True)
-class Counted:
-    """The aggregates over many rows: people admitted and no-shows per window, admitted per quarter-hour
-    index, and per gate (by id) its last minutes (in 5 min, in 15 min, refused 15 min) and refusals by reason."""
-
-    admitted: dict[int, int]
-    no_shows: dict[int, int]
-    arrivals: dict[int, int]
-    gates: dict[int, tuple[int, int, int]]
-    refusals: dict[int, dict[str, int]]
-
-    FIELDS = ("admitted", "no_shows", "arrivals", "gates", "refusals")
-
-    def as_json(self) -> dict:
-        return {name: {str(key): value for key, value in getattr(self, name).items()} for name in self.FIELDS}
-
-    @classmethod
-    def of_json(cls, data: dict) -> Counted:
-        read = {name: {int(key): value for key, value in data[name].items()} for name in cls.FIELDS}
-        read["gates"] = {key: tuple(value) for key, value in read["gates"].items()}
-        return cls(**read)
-
-
-def _counted(day: date, now: datetime, span: list[datetime], slot_ids: list[int], snapshot_age: float) -> Counted:
-    """The day's aggregates, from the shared snapshot if it is fresh and about the same quarter hours."""
-    session = db.session()
-    origin = span[0].isoformat() if span else ""
-    if snapshot_age > 0:
-        row = session.execute(select(LiveSnapshot.computed_at, LiveSnapshot.figures).where(LiveSnapshot.day == day))
-        row = row.first()
-        age = now - row.computed_at if row is not None else None
-        fresh = age is not None and timedelta(0) <= age < timedelta(seconds=snapshot_age)
-        recent = age is not None and timedelta(0) <= age < timedelta(seconds=3 * snapshot_age)
-        same_hours = row is not None and row.figures.get("origin") == origin
-        if same_hours and (fresh or (recent and not _may_refresh(day))):
-            return Counted.of_json(row.figures)  # fresh, or another worker is working out the next one
-    counted = _count_day(day, now, span, slot_ids)
-    if snapshot_age > 0:
-        _store_snapshot(day, now, {"origin": origin, **counted.as_json()})
-    return counted
-
-
-def _may_refresh(day: date) -> bool:
-    """Whether this request may work out the next snapshot: on PostgreSQL one request at a time does (a
-    transaction lock, held until the snapshot is stored), the others meanwhile show the last one."""
-    session = db.session()
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    return bool(session.execute(_TRY_SNAPSHOT_LOCK, {"lock": SNAPSHOT_LOCK, "day": day.toordinal()}).scalar())
-
-
-def _store_snapshot(day: date, now: datetime, figures: dict) -> None:
-    statement = db.upsert_insert(db.session(), LiveSnapshot).values(day=day, computed_at=now, figures=figures)
-    statement = statement.on_conflict_do_update(
-        index_elements=[LiveSnapshot.day], set_={"computed_at": now, "figures": figures}
-    )
-    with db.write_transaction() as session:
-        session.execute(statement)
-
-
-def _count_day(day: date, now: datetime, span: list[datetime], slot_ids: list[int]) -> Counted:
-    """The day's aggregates, read through the bookings' slot index (so past days cost nothing)."""
-    session = db.session()
-    admitted = session.execute(
-        select(Booking.slot_id, func.sum(Ticket.admitted))
-        .join(Ticket, Ticket.booking_id == Booking.id)
-        .where(Booking.slot_id.in_(slot_ids), Booking.status.in_(PLACE_HOLDING_STATES))
-        .group_by(Booking.slot_id)
-    ).all()
-    absent_persons = session.execute(
-        select(Booking.slot_id, func.count(NoShow.id))
-        .join(NoShow, NoShow.booking_id == Booking.id)
-        .where(Booking.slot_id.in_(slot_ids), NoShow.kind == NoShowKind.ABSENT)
-        .group_by(Booking.slot_id)
-    ).all()
-    # A group nobody of came to has no per-person rows: its whole party is absent.
-    absent_groups = dict(
-        session.execute(
-            select(Booking.slot_id, func.sum(Booking.party_size))
-            .where(Booking.slot_id.in_(slot_ids), Booking.status == BookingStatus.NO_SHOW)
-            .where(Booking.pool_kind == PoolKind.GROUP)
-            .group_by(Booking.slot_id)
-        ).all()
-    )
-    no_shows = {slot_id: int(n or 0) for slot_id, n in absent_persons}
-    for slot_id, party in absent_groups.items():
-        no_shows[slot_id] = no_shows.get(slot_id, 0) + int(party or 0)
-    gate_ids = list(session.scalars(select(Gate.id)))  # scans are read through their (gate, time) index
-    arrivals = _arrivals_per_bucket(gate_ids, span[0], min(now, span[-1] + BUCKET)) if span else []
-    gates, refusals = _gate_minutes(gate_ids, now)
-    return Counted(
-        {slot_id: int(n or 0) for slot_id, n in admitted},
-        no_shows,
-        dict(arrivals),
-        gates,
-        refusals,
-    )
-
-
-def _gate_minutes(ids: list[int], now: datetime) -> tuple[dict[int, tuple[int, int, int]], dict[int, dict[str, int]]]:
-    """Each gate's entries in the last 5 and 15 minutes, refusals in the last 15, and those by reason."""
-    session = db.session()
-    five, fifteen = now - timedelta(minutes=5), now - timedelta(minutes=15)
-    admitted_in = (Scan.direction == Direction.IN) & (Scan.verdict == Verdict.ADMITTED)
-    recent = {
-        row.gate_id: (int(row.in_5), int(row.in_15), int(row.refused))
-        for row in session.execute(
-            select(
-                Scan.gate_id,
-                func.coalesce(func.sum(Scan.count).filter(admitted_in, Scan.scanned_at >= five), 0).label("in_5"),
-                func.coalesce(func.sum(Scan.count).filter(admitted_in), 0).label("in_15"),
-                func.count(Scan.id).filter(Scan.verdict == Verdict.REFUSED).label("refused"),
-            )
-            .where(Scan.gate_id.in_(ids), Scan.scanned_at >= fifteen, Scan.scanned_at <= now)
-            .group_by(Scan.gate_id)
-        )
-    }
-    reasons: dict[int, dict[str, int]] = {}
-    for gate_id, reason, count in session.execute(
-        select(Scan.gate_id, Scan.reason, func.count(Scan.id))
-        .where(Scan.gate_id.in_(ids), Scan.scanned_at >= fifteen, Scan.scanned_at <= now)
-        .where(Scan.verdict == Verdict.REFUSED)
-        .group_by(Scan.gate_id, Scan.reason)
-        .order_by(Scan.gate_id, func.count(Scan.id).desc())
-    ):
-        reasons.setdefault(gate_id, {})[reason or "unknown"] = count
-    return recent, reasons
 
 
 def _gates(now: datetime, windows: list[WindowFigures], is_open: bool, counted: Counted) -> list[GateFigures]:
@@ -386,28 +257,6 @@ def _arrivals(windows: list[WindowFigures], starts: list[datetime], arrived: dic
             expected[index] += people
     actual = [arrived.get(index, 0) for index in range(len(starts))]
     return Arrivals(starts, actual, expected)
-
-
-def _arrivals_per_bucket(gate_ids: list[int], first: datetime, until: datetime) -> list[tuple[int, int]]:
-    """(quarter-hour index from ``first``, people admitted) for the admitted entries between the two moments."""
-    session = db.session()
-    if until <= first:
-        return []
-    origin = first.astimezone(UTC).replace(tzinfo=None)  # scans are stored as UTC without an offset
-    if session.get_bind().dialect.name == "postgresql":
-        seconds = func.extract("epoch", Scan.scanned_at - literal(origin))
-        bucket = cast(func.floor(seconds / BUCKET.total_seconds()), Integer)
-    else:
-        # whole seconds (julianday's fractions put a scan at exactly 09:00:00 into the quarter before)
-        seconds = cast(func.strftime("%s", Scan.scanned_at), Integer) - int(first.timestamp())
-        bucket = seconds // int(BUCKET.total_seconds())
-    rows = session.execute(
-        select(bucket.label("bucket"), func.sum(Scan.count))
-        .where(Scan.gate_id.in_(gate_ids), Scan.scanned_at >= first, Scan.scanned_at < until)
-        .where(Scan.direction == Direction.IN, Scan.verdict == Verdict.ADMITTED)
-        .group_by("bucket")
-    ).all()
-    return [(int(index), int(total or 0)) for index, total in rows]
 
 
 def _whole_numbers(shares: list[float]) -> list[int]:

@@ -71,10 +71,12 @@ class Settings:
     GROUP_CHANGE_DEADLINE_HOURS: int = 24
     #: Gates admit a ticket from this many minutes before its window starts.
     ENTRY_GRACE_BEFORE_MIN: int = 30
-    #: The dashboard's per-window and per-quarter-hour figures (aggregates over the whole day's tickets and
-    #: scans) are worked out at most this often, by one worker for all (0: on every request). Inside now,
-    #: the gates and the alerts are always read afresh.
+    #: The dashboard's per-window, per-quarter-hour and per-gate figures (aggregates over the whole day's
+    #: tickets and scans) are brought forward by the newest scans at most this often, by one worker for all
+    #: (0: counted afresh on every request). Inside now and the alerts are always read afresh.
     LIVE_SNAPSHOT_SECONDS: int = 5
+    #: ... and counted afresh from all the day's tickets and scans this often.
+    LIVE_RECOUNT_SECONDS: int = 60
     #: The live answers (`/ops/live`, the dashboard's data) are shared by all workers for this long, so
     #: that many screens polling cost about one computation a second (0: computed on every request).
     LIVE_ANSWER_SECONDS: int = 1
@@ -270,6 +272,7 @@ def _validate(settings: Settings) -> None:
         "BAN_DAYS",
         "LATE_CANCEL_BEFORE_START_MIN",
         "LIVE_SNAPSHOT_SECONDS",
+        "LIVE_RECOUNT_SECONDS",
         "LIVE_ANSWER_SECONDS",
         "PUBLIC_CACHE_SECONDS",
         "CHILD_ALONE_AGE",

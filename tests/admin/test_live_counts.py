@@ -1,0 +1,94 @@
+"""The dashboard's day aggregates brought forward by the newest scans say what counting them afresh says:
+through a busy morning of entries, exits, refusals, a late offline upload and a group, the shared snapshot's
+windows, arrivals and gates equal a full count at every moment, and what folding cannot see (no-shows marked
+later) arrives with the next full count."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from admin.live import read_live_figures
+from booking.conduct import mark_no_shows
+from museum import db
+from museum.models import Role
+from tests.admin.test_dashboard import DASHBOARD, at, book, scan
+from tests.conftest import SHANGHAI
+from tests.helpers import TODAY, auth_headers, make_account, make_slot
+
+EARLY = timedelta(minutes=30)
+
+
+def figures(now, snapshot_age: float, recount_seconds: float = 60):
+    """The aggregates as a dashboard request of its own (its own transaction) reads them at ``now``."""
+    db.session().rollback()
+    live = read_live_figures(TODAY, now, SHANGHAI, EARLY, snapshot_age, recount_seconds)
+    return {
+        "windows": [(w.id, w.admitted, w.no_shows) for w in live.windows],
+        "arrivals": live.arrivals.actual,
+        "gates": [(g.key, g.in_last_5_min, g.in_last_15_min, g.refused_last_15_min, g.refusals) for g in live.gates],
+    }
+
+
+def test_a_snapshot_brought_forward_scan_by_scan_equals_a_full_count_all_morning(app, client, frozen_time):
+    frozen_time.move_to(at(8))
+    slots = [make_slot(day=TODAY, start=f"{h:02d}:00", end=f"{h + 1:02d}:00", capacity=60) for h in (9, 10, 11)]
+    codes = {slot.id: [code for family in range(10) for code in book(client, slot, range(slot.id * 100 + family * 4,
+                                                                                     slot.id * 100 + family * 4 + 4))]
+             for slot in slots}  # fmt: skip
+    gate = auth_headers(make_account(Role.GATE))
+    pick = random.Random(7)
+    moment, compared = at(9), 0
+    with app.app_context():
+        for slot in slots:
+            for code in codes[slot.id]:
+                moment += timedelta(seconds=pick.choice((1, 3, 7, 20, 45)))
+                frozen_time.move_to(moment)
+                scan(client, gate, code)
+                if pick.random() < 0.2:
+                    scan(client, gate, code)  # shown twice: refused, already admitted
+                if pick.random() < 0.1:
+                    scan(client, gate, code, direction="out")
+                if pick.random() < 0.3:  # a dashboard asks, the snapshot is older than its age: brought forward
+                    assert figures(moment, snapshot_age=0.5) == figures(moment, snapshot_age=0), moment
+                    compared += 1
+    assert compared > 20
+
+
+def test_an_offline_upload_of_earlier_entries_is_folded_into_its_own_quarter_hour(app, client, frozen_time):
+    frozen_time.move_to(at(8))
+    slot = make_slot(day=TODAY, start="09:00", end="11:00", capacity=20)
+    first, second = book(client, slot, (1, 2))
+    gate = auth_headers(make_account(Role.GATE))
+    frozen_time.move_to(at(9, 5))
+    scan(client, gate, first)
+    with app.app_context():
+        figures(at(9, 5), snapshot_age=5, recount_seconds=3600)  # the snapshot's full count
+    frozen_time.move_to(at(9, 40))
+    uploaded = client.post(
+        "/api/v1/gate/sync",
+        json={"scans": [{"nonce": "n-1", "code": second, "direction": "in", "verdict": "admitted",
+                         "scanned_at": at(9, 10).isoformat(), "count": 1}]},
+        headers=gate,
+    )  # fmt: skip
+    assert uploaded.status_code == 200, uploaded.get_json()
+    with app.app_context():
+        brought_forward = figures(at(9, 40), snapshot_age=5, recount_seconds=3600)
+        assert brought_forward == figures(at(9, 40), snapshot_age=0)
+    assert brought_forward["windows"] == [(slot.id, 2, 0)]
+    assert brought_forward["arrivals"][:4] == [0, 0, 2, 0]  # 08:30 (early entry), 08:45, 09:00, 09:15
+
+
+def test_no_shows_marked_after_the_full_count_are_shown_from_the_next_one(app, client, frozen_time):
+    ops = auth_headers(make_account(Role.OPS))
+    frozen_time.move_to(at(8))
+    slot = make_slot(day=TODAY, start="09:00", end="10:00", capacity=20)
+    book(client, slot, (1, 2, 3))
+    frozen_time.move_to(at(10, 40))
+    assert client.get(DASHBOARD, headers=ops).get_json()["windows"][0]["no_shows"] == 0  # the full count
+    with app.app_context():
+        mark_no_shows(at(10, 40))
+    frozen_time.move_to(at(10, 40) + timedelta(seconds=30))
+    assert client.get(DASHBOARD, headers=ops).get_json()["windows"][0]["no_shows"] == 0  # brought forward
+    frozen_time.move_to(at(10, 41))
+    assert client.get(DASHBOARD, headers=ops).get_json()["windows"][0]["no_shows"] == 3  # counted afresh
