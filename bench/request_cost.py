@@ -13,6 +13,7 @@ run it twice under callgrind with different N and divide the difference by the e
 
     python bench/request_cost.py --db sqlite --requests 600
     python bench/request_cost.py --db postgresql://postgres@127.0.0.1:5432/museum_bench
+    python bench/request_cost.py --db postgresql://... --profile 30   # and where the time goes
     valgrind --tool=callgrind python bench/request_cost.py --db postgresql://... --requests 40
 """
 
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import contextvars
+import cProfile
 import json
+import pstats
 import statistics
 import sys
 import tempfile
@@ -86,16 +89,28 @@ def test_id(seed: int) -> str:
     return first17 + cn_id_check_char(first17)
 
 
-def timed_posts(app, calls: list[tuple[str, dict, str]], check) -> list[float]:
-    """Process CPU seconds of each POST, each in a context of its own (as every request is in production)."""
+def timed_posts(app, calls: list[tuple[str, dict, str]], check, profiler=None) -> list[float]:
+    """Process CPU seconds of each POST, each in a context of its own (as every request is in production);
+    with a ``profiler``, the requests after the first fifth are profiled."""
     client = app.test_client()
     spent = []
-    for path, body, token in calls:
+    for number, (path, body, token) in enumerate(calls):
+        profiling = profiler is not None and number >= len(calls) // 5
+        if profiling:
+            profiler.enable()
         started = time.process_time()
         response = contextvars.Context().run(client.post, path, json=body, headers={"Authorization": f"Bearer {token}"})
         spent.append(time.process_time() - started)
+        if profiling:
+            profiler.disable()
         check(response)
     return spent
+
+
+def print_profile(label: str, profiler, limit: int) -> None:
+    print(f"== where a {label} spends its CPU time (cProfile on process time)")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(limit)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(limit)
 
 
 def describe(label: str, seconds: list[float]) -> str:
@@ -107,6 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL URL whose schema is replaced")
     parser.add_argument("--requests", type=int, default=600, help="bookings, and as many scans")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions of each")
     args = parser.parse_args()
 
     booking_us, scan_us = validation_cost()
@@ -128,13 +144,19 @@ def main() -> None:
                                                                     "id_number": test_id(n)}]}, token)
             for n, token in enumerate(tokens)
         ]  # fmt: skip
-        booking_cpu = timed_posts(app, bookings, booked)
+        profilers = (
+            (cProfile.Profile(time.process_time), cProfile.Profile(time.process_time)) if args.profile else (None, None)
+        )
+        booking_cpu = timed_posts(app, bookings, booked, profilers[0])
         scans = [("/api/v1/gate/scans", {"code": code, "nonce": f"n-{n}"}, gate_token) for n, code in enumerate(codes)]
-        scan_cpu = timed_posts(app, scans, admitted)
+        scan_cpu = timed_posts(app, scans, admitted, profilers[1])
         app.extensions["museum.db"].dispose()
     print(f"{args.requests} requests each, database {args.db.split('@')[-1]}")
     print("  " + describe("booking", booking_cpu))
     print("  " + describe("scan", scan_cpu))
+    if args.profile:
+        print_profile("booking", profilers[0], args.profile)
+        print_profile("scan", profilers[1], args.profile)
 
 
 if __name__ == "__main__":
