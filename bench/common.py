@@ -1,4 +1,5 @@
-"""Shared parts of the benchmarks: a bounded gunicorn on loopback, database setup, HTTP client, figures."""
+"""Shared parts of the benchmarks: a bounded gunicorn on loopback, database setup, HTTP client, figures, and
+the CPU a timed phase costs the app, PostgreSQL and the load client."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,16 +65,28 @@ def reset_database(database_url: str, tmp: Path) -> str:
     return database_url
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running gunicorn: its loopback port, and the pid of ``timeout``, the leader of its process group,
+    whose descendants are gunicorn's master and workers."""
+
+    port: int
+    pid: int
+
+
 @contextmanager
-def gunicorn(database_url: str, workers: int, max_seconds: int, env: dict[str, str] | None = None):
-    """gunicorn on a free loopback port; killed on exit, and by its own timeout if we die first. ``env``
-    adds to or overrides the benchmark's environment (tests start it with rate limits on). Each server
-    counts its metrics in a folder of its own (gunicorn.conf.py refuses a folder another server uses)."""
+def gunicorn_server(
+    database_url: str, workers: int, max_seconds: int, env: dict[str, str] | None = None, app: str = "wsgi:app"
+) -> Iterator[Server]:
+    """gunicorn serving ``app`` on a free loopback port; killed on exit, and by its own timeout if we die
+    first. ``env`` adds to or overrides the benchmark's environment (tests start it with rate limits on).
+    Each server counts its metrics in a folder of its own (gunicorn.conf.py refuses a folder another server
+    uses). Ready when ``GET /readyz`` answers 200."""
     port = free_port()
     metrics_dir = None if "MUSEUM_METRICS_DIR" in (env or {}) else tempfile.mkdtemp(prefix="museum-metrics-")
     command = [
         "timeout", str(max_seconds), sys.executable, "-m", "gunicorn", "-w", str(workers),
-        "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app",
+        "-b", f"127.0.0.1:{port}", "--log-level", "warning", app,
     ]  # fmt: skip
     environment = {**bench_env(database_url), **({"MUSEUM_METRICS_DIR": metrics_dir} if metrics_dir else {}),
                    **(env or {})}  # fmt: skip
@@ -87,12 +102,19 @@ def gunicorn(database_url: str, workers: int, max_seconds: int, env: dict[str, s
                 time.sleep(0.2)
         else:
             raise RuntimeError("gunicorn did not become ready")
-        yield port
+        yield Server(port, process.pid)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+@contextmanager
+def gunicorn(database_url: str, workers: int, max_seconds: int, env: dict[str, str] | None = None) -> Iterator[int]:
+    """The museum's app under :func:`gunicorn_server`; yields its port."""
+    with gunicorn_server(database_url, workers, max_seconds, env) as server:
+        yield server.port
 
 
 def request(
@@ -158,3 +180,176 @@ def describe_latencies(latencies_s: list[float]) -> str:
         f"p50 {percentile(ms, 0.50):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms, "
         f"mean {statistics.fmean(ms):.1f} ms, max {max(ms):.1f} ms"
     )
+
+
+#: Clock ticks per second: the unit of the CPU times in /proc.
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuUse:
+    """CPU seconds spent during a timed phase, by who spent them; filled in by :func:`measure_cpu` when the
+    phase ends."""
+
+    #: gunicorn's master and workers; on SQLite this includes the database's work, done in the workers.
+    app: float = 0.0
+    #: Every process of the PostgreSQL cluster: its backends, and the WAL writer, checkpointer and autovacuum
+    #: the writes keep busy. None on SQLite, or when the server is not a process of this machine.
+    database: float | None = None
+    #: Of ``database``, the backends connected to the benchmark's own database at the end of the phase: what
+    #: stays this run's when someone else uses the cluster meanwhile (a backend that ended is left out).
+    database_own: float | None = None
+    #: The load client: this process and every process under it but the server's (the client processes).
+    client: float = 0.0
+    #: Busy time of all the machine's CPUs, whoever spent it.
+    machine: float = 0.0
+    wall: float = 0.0
+    on_sqlite: bool = False
+
+
+@dataclass(frozen=True)
+class _CpuSnapshot:
+    app: float
+    database: float | None
+    own_backends: dict[int, float]
+    client: float
+    machine: float
+
+
+@contextmanager
+def measure_cpu(server_pid: int, database_url: str) -> Iterator[CpuUse]:
+    """The CPU the block costs, in the yielded :class:`CpuUse` once it ends: of the process tree under
+    ``server_pid`` (a :class:`Server`'s pid), of PostgreSQL's processes and of the load client: this process
+    and the rest of the processes under it. Start and end the client's process pool inside the block (as
+    :func:`in_processes` does), so that its processes are counted whole.
+
+    Each process's figure is its user and system time from /proc/PID/stat plus that of the children it has
+    reaped: a worker or backend that ends during the block is still counted, in its parent's total.
+    PostgreSQL's processes are the postmaster (the parent of a backend of ours) and everything under it."""
+    use = CpuUse(on_sqlite=database_url.startswith("sqlite"))
+    with _postgres_connection(None if use.on_sqlite else database_url) as connection:
+        before = _cpu_snapshot(server_pid, connection)
+        started = time.perf_counter()
+        yield use
+        use.wall = time.perf_counter() - started
+        after = _cpu_snapshot(server_pid, connection)
+    use.app = after.app - before.app
+    use.client = after.client - before.client
+    use.machine = after.machine - before.machine
+    if before.database is not None and after.database is not None:
+        use.database = after.database - before.database
+        use.database_own = sum(
+            seconds - before.own_backends.get(pid, 0.0) for pid, seconds in after.own_backends.items()
+        )
+
+
+def describe_cpu(use: CpuUse, count: int, per: str = "request") -> str:
+    """``CPU per <per>: app X ms, PostgreSQL Y ms, client Z ms`` over ``count`` of them, then how busy the
+    machine's CPUs were over the phase and how much of that the app, PostgreSQL and the client were."""
+    if not count:
+        return f"CPU per {per}: none to divide by"
+
+    def per_item(seconds: float) -> str:
+        return f"{seconds / count * 1000:.2f} ms"
+
+    parts = [f"app {per_item(use.app)}" + (" (SQLite's work included)" if use.on_sqlite else "")]
+    if use.database is not None:
+        parts.append(f"PostgreSQL {per_item(use.database)} ({per_item(use.database_own)} in this database's backends)")
+    elif not use.on_sqlite:
+        parts.append("PostgreSQL not measured (not a process of this machine)")
+    parts.append(f"client {per_item(use.client)}")
+    cpus = os.cpu_count() or 1
+    available = use.wall * cpus or 1.0
+    ours = use.app + (use.database or 0.0) + use.client
+    return (
+        f"CPU per {per}: {', '.join(parts)}; the {cpus} CPUs were {use.machine / available:.0%} busy, "
+        f"{ours / available:.0%} with this run's processes"
+    )
+
+
+@contextmanager
+def _postgres_connection(database_url: str | None):
+    """One connection to the benchmark's database, held over the phase (idle in between, so its backend
+    costs nothing), or None on SQLite."""
+    if database_url is None:
+        yield None
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    from museum.db import normalise_url
+
+    engine = create_engine(normalise_url(database_url), poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def _cpu_snapshot(server_pid: int, connection) -> _CpuSnapshot:
+    backends = None if connection is None else _backends(connection)
+    processes = _process_times()
+    database, own_backends = None, {}
+    if backends is not None and processes.get(backends[0], (0, 0.0, ""))[2] == "postgres":
+        ours, others = backends
+        database = _seconds(processes, _tree(processes, processes[ours][0]))  # the postmaster's tree
+        own_backends = {pid: processes[pid][1] for pid in others if pid in processes}
+    server = _tree(processes, server_pid)
+    client = _seconds(processes, _tree(processes, os.getpid()) - server)
+    return _CpuSnapshot(_seconds(processes, server), database, own_backends, client, _machine_busy())
+
+
+_OTHER_BACKENDS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+
+
+def _backends(connection) -> tuple[int, list[int]]:
+    """The pid of our connection's backend, and those of the other backends connected to the same database."""
+    from sqlalchemy import text
+
+    ours = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    others = connection.execute(text(_OTHER_BACKENDS)).scalars().all()
+    connection.rollback()  # idle, not idle in a transaction, over the phase
+    return ours, others
+
+
+def _process_times() -> dict[int, tuple[int, float, str]]:
+    """Each process's parent pid, CPU seconds (user and system, its own and its reaped children's) and name."""
+    table = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as file:
+                stat = file.read()
+        except OSError:  # it ended meanwhile
+            continue
+        name, rest = stat[stat.index(b"(") + 1 :].rsplit(b")", 1)
+        fields = rest.split()  # from the third field of proc(5): state, ppid, ..., utime, stime, cutime, cstime
+        table[int(entry.name)] = (int(fields[1]), sum(map(int, fields[11:15])) / _CLOCK_TICKS, name.decode())
+    return table
+
+
+def _tree(processes: dict[int, tuple[int, float, str]], root: int) -> set[int]:
+    """``root`` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in processes.items():
+        children.setdefault(parent, []).append(pid)
+    tree, pending = set(), [root]
+    while pending:
+        pid = pending.pop()
+        if pid in processes:
+            tree.add(pid)
+            pending.extend(children.get(pid, ()))
+    return tree
+
+
+def _seconds(processes: dict[int, tuple[int, float, str]], pids: set[int]) -> float:
+    return sum(processes[pid][1] for pid in pids)
+
+
+def _machine_busy() -> float:
+    """CPU seconds all the machine's CPUs have been busy since boot (user, nice, system, irq, softirq)."""
+    with open("/proc/stat") as file:
+        user, nice, system, _idle, _iowait, irq, softirq = map(int, file.readline().split()[1:8])
+    return (user + nice + system + irq + softirq) / _CLOCK_TICKS

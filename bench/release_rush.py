@@ -9,8 +9,21 @@ request into a random slot they have not seen full, until every slot is sold out
 bookings/s, latency percentiles, refusals by code, and the oversell count from reconcile. Everything
 stops by itself (gunicorn runs under `timeout`).
 
+It also prints the CPU each successful booking cost over the timed part, split by who spent it: the app
+(gunicorn's master and workers), PostgreSQL (every process of the cluster, and of that the backends
+connected to this database, which leave out anyone else using the cluster) and the load client (the
+client processes and this one), read from /proc/PID/stat before and after (see bench.common.measure_cpu).
+The refusals' work is in these figures too: they are the CPU the rush cost divided by the places it sold,
+the figure to hold against "app CPU per booking <= 2.5 ms". On SQLite the database's work is done in the
+app's workers. The end of the line says how busy the machine's CPUs were meanwhile, and how busy with
+this run's processes: when the second is well below the first, something else was running (the CPU
+figures are still this run's own, but the rates and latencies are not those of a quiet machine).
+bench/reference.py runs this rush beside a minimal endpoint doing only the booking's writes, for the
+ratio of the two.
+
     python bench/release_rush.py --db sqlite
     python bench/release_rush.py --db postgresql://postgres@127.0.0.1:5432/bench
+    python bench/release_rush.py --db postgresql://postgres@127.0.0.1:5432/bench --slots 4 --capacity 100
 """
 
 from __future__ import annotations
@@ -24,16 +37,20 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
+    CpuUse,
     bench_env,
+    describe_cpu,
     describe_latencies,
-    gunicorn,
+    gunicorn_server,
     in_processes,
+    measure_cpu,
     request,
     reset_database,
     run_threads,
@@ -43,9 +60,10 @@ from bench.common import (
 
 def prepare(
     database_url: str, slots: int, capacity: int, accounts: int, warm_up: int
-) -> tuple[list[int], int, list[str]]:
+) -> tuple[list[int], int, list[str], int]:
     """Slots on the next open day, a warm-up slot of ``warm_up`` places, and ``accounts`` visitor tokens,
-    written straight to the database."""
+    written straight to the database; last, the first visitor's account id (the one bench/reference.py's
+    endpoint books for)."""
     import os
     from datetime import time as wall
 
@@ -87,8 +105,9 @@ def prepare(
                 ApiToken(account_id=v.id, token_hash=hashlib.sha256(t.encode()).hexdigest(), expires_at=expires)
                 for v, t in zip(visitors, tokens, strict=True)
             )
+        first_visitor = visitors[0].id
     app.extensions["museum.db"].dispose()
-    return slot_ids, warm_up_slot, tokens
+    return slot_ids, warm_up_slot, tokens, first_visitor
 
 
 def cn_id(seed: int) -> str:
@@ -133,6 +152,63 @@ def run_client_group(port: int, slot_ids: list[int], work: list[list[tuple[str, 
     return results
 
 
+@dataclass(frozen=True)
+class Rush:
+    """What one rush measured: each request's latency and outcome, the timed part's length and CPU, and
+    what the database holds afterwards."""
+
+    results: list[tuple[float, str]]
+    elapsed: float
+    cpu: CpuUse
+    oversold: int
+    mismatches: int
+    sold: int
+
+    @property
+    def created(self) -> int:
+        return sum(1 for _, code in self.results if code == "created")
+
+
+def run_rush(
+    db: str, workers: int, clients: int, slots: int, capacity: int, max_seconds: int, app: str = "wsgi:app"
+) -> Rush:
+    """One release rush against gunicorn serving ``app`` (bench/reference.py passes its minimal app, which
+    books for the account named in BENCH_REFERENCE_ACCOUNT_ID; the museum's app ignores it)."""
+    places = slots * capacity
+    warm_up = clients * 4
+    accounts = int(places * 1.25)
+    with tempfile.TemporaryDirectory() as tmp:
+        database_url = reset_database(db, Path(tmp))
+        slot_ids, warm_up_slot, tokens, first_visitor = prepare(
+            database_url, slots, capacity, accounts + warm_up, warm_up
+        )
+        groups = _client_groups(tokens[:accounts], clients)
+        warm_up_groups = _client_groups(tokens[accounts:], clients, first_seed=accounts)
+        env = {"BENCH_REFERENCE_ACCOUNT_ID": str(first_visitor)}
+        with gunicorn_server(database_url, workers, max_seconds, env, app) as server:
+            in_processes(run_client_group, [(server.port, [warm_up_slot], group) for group in warm_up_groups])
+            with measure_cpu(server.pid, database_url) as cpu:
+                started = time.perf_counter()
+                results = in_processes(run_client_group, [(server.port, slot_ids, group) for group in groups])
+                elapsed = time.perf_counter() - started
+        oversold, mismatches, sold = check_database(database_url, slot_ids)
+    return Rush(results, elapsed, cpu, oversold, mismatches, sold)
+
+
+def print_rush(rush: Rush, heading: str, places: int) -> None:
+    """The rush's figures, under ``heading``."""
+    codes = Counter(code for _, code in rush.results)
+    created = codes.pop("created", 0)
+    requests, elapsed = len(rush.results), rush.elapsed
+    print(heading)
+    print(f"  requests: {requests} in {elapsed:.2f} s ({requests / elapsed:.0f} req/s)")
+    print(f"  successful bookings: {created} ({created / elapsed:.0f} bookings/s); places sold {rush.sold}/{places}")
+    print(f"  latency (all requests): {describe_latencies([lat for lat, _ in rush.results])}")
+    print(f"  refusals by code: {dict(codes)}")
+    print(f"  reconcile: {rush.mismatches} mismatches, oversold places: {rush.oversold}")
+    print(f"  {describe_cpu(rush.cpu, created, 'successful booking')}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="sqlite", help="'sqlite' (a fresh file) or a PostgreSQL URL (schema replaced)")
@@ -143,30 +219,13 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=int, default=300, help="gunicorn is stopped after this long")
     args = parser.parse_args()
 
-    places = args.slots * args.capacity
-    warm_up = args.clients * 4
-    accounts = int(places * 1.25)
-    with tempfile.TemporaryDirectory() as tmp:
-        database_url = reset_database(args.db, Path(tmp))
-        slot_ids, warm_up_slot, tokens = prepare(database_url, args.slots, args.capacity, accounts + warm_up, warm_up)
-        groups = _client_groups(tokens[:accounts], args.clients)
-        warm_up_groups = _client_groups(tokens[accounts:], args.clients, first_seed=accounts)
-        with gunicorn(database_url, args.workers, args.max_seconds) as port:
-            in_processes(run_client_group, [(port, [warm_up_slot], group) for group in warm_up_groups])
-            started = time.perf_counter()
-            results = in_processes(run_client_group, [(port, slot_ids, group) for group in groups])
-            elapsed = time.perf_counter() - started
-        oversold, mismatches, sold = check_database(database_url, slot_ids)
-
-    codes = Counter(code for _, code in results)
-    created = codes.pop("created", 0)
-    print(f"release rush on {'SQLite' if args.db == 'sqlite' else 'PostgreSQL'}: gunicorn -w {args.workers}, "
-          f"{args.clients} clients, {args.slots} slots x {args.capacity} places")  # fmt: skip
-    print(f"  requests: {len(results)} in {elapsed:.2f} s ({len(results) / elapsed:.0f} req/s)")
-    print(f"  successful bookings: {created} ({created / elapsed:.0f} bookings/s); places sold {sold}/{places}")
-    print(f"  latency (all requests): {describe_latencies([lat for lat, _ in results])}")
-    print(f"  refusals by code: {dict(codes)}")
-    print(f"  reconcile: {mismatches} mismatches, oversold places: {oversold}")
+    rush = run_rush(args.db, args.workers, args.clients, args.slots, args.capacity, args.max_seconds)
+    print_rush(
+        rush,
+        f"release rush on {'SQLite' if args.db == 'sqlite' else 'PostgreSQL'}: gunicorn -w {args.workers}, "
+        f"{args.clients} clients, {args.slots} slots x {args.capacity} places",
+        args.slots * args.capacity,
+    )
 
 
 def _client_groups(tokens: list[str], clients: int, first_seed: int = 0) -> list[list[list[tuple[str, int]]]]:
