@@ -17,6 +17,7 @@ from gate.devices import forget_recent
 from museum.app import create_app
 from museum.db import Base, normalise_url
 from museum.migrate import target_metadata, upgrade
+from waiting.rooms import forget_rooms
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: A Friday morning in the summer peak; tests that need another moment travel from here.
@@ -70,6 +71,7 @@ def app(database_url):
     app.config["TESTING"] = True
     yield app
     app.extensions["museum.db"].dispose()
+    forget_rooms()  # a later test's app may be given this one's id(), which keys the rooms a process keeps
 
 
 @pytest.fixture(autouse=True)

@@ -48,7 +48,8 @@ def require_queue_pass(account: Account, slot: Slot, presented: str | None = Non
     ``presented`` defaults to the pass the current request carries (header ``X-Queue-Pass`` or the
     queue page's cookie). Raises 409 ``queue_required`` without a pass of this room and account (none,
     altered, another day's or someone else's), ``pass_expired`` for the account's own expired one, and
-    ``booking_not_open`` before the room's release. Reads the day's room (one SELECT), writes nothing.
+    ``booking_not_open`` before the room's release. Reads the day's room (this process keeps it for
+    ``CACHE_SECONDS``), writes nothing.
     """
     room = room_for_day(slot.date)
     if room is None:

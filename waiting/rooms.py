@@ -24,7 +24,7 @@ from museum.errors import DomainError, Invalid, NotFound
 from museum.models import Account
 from waiting.models import QueuePass, WaitingRoom
 
-#: How long a process keeps a room's row once its early count is final.
+#: How long a process keeps a room's row once its early count is final, and which room guards a day.
 CACHE_SECONDS = 2.0
 #: Joins that started just before the release may commit a moment after it: rows read this long after
 #: the release hold the final early count.
@@ -83,26 +83,40 @@ def normal_release(day: date, settings: Settings) -> datetime:
 
 
 class _RoomCache:
+    """This process's copies, per app, of rooms by id and of which room (or none) guards a day."""
+
     def __init__(self):
         self._lock = threading.Lock()
-        self._rooms: dict[tuple[int, int], tuple[Room, float]] = {}
+        self._rooms: dict[tuple, tuple[Room | None, float]] = {}
 
     def get(self, room_id: int) -> Room | None:
-        key = (id(current_app._get_current_object()), room_id)
-        with self._lock:
-            found = self._rooms.get(key)
-        if found and monotonic_clock.monotonic() - found[1] < CACHE_SECONDS:
-            return found[0]
-        return None
+        found = self._fresh(("room", room_id))
+        return found[0] if found else None
 
     def put(self, room: Room) -> None:
-        key = (id(current_app._get_current_object()), room.id)
-        with self._lock:
-            self._rooms[key] = (room, monotonic_clock.monotonic())
+        self._put(("room", room.id), room)
+
+    def of_day(self, day: date) -> tuple[Room | None] | None:
+        """``(room,)`` or ``(None,)`` when this process knows the day's room (or that it has none), else None."""
+        return self._fresh(("day", day))
+
+    def put_day(self, day: date, room: Room | None) -> None:
+        self._put(("day", day), room)
 
     def clear(self) -> None:
         with self._lock:
             self._rooms.clear()
+
+    def _fresh(self, key: tuple) -> tuple[Room | None] | None:
+        with self._lock:
+            found = self._rooms.get((id(current_app._get_current_object()), *key))
+        if found and monotonic_clock.monotonic() - found[1] < CACHE_SECONDS:
+            return (found[0],)
+        return None
+
+    def _put(self, key: tuple, room: Room | None) -> None:
+        with self._lock:
+            self._rooms[(id(current_app._get_current_object()), *key)] = (room, monotonic_clock.monotonic())
 
 
 _cache = _RoomCache()
@@ -129,9 +143,17 @@ def read_room(room_id: int) -> Room | None:
 
 
 def room_for_day(day: date) -> Room | None:
-    """The active room guarding ``day``, read afresh (a booking must see a room made a moment ago)."""
+    """The active room guarding ``day`` (its release, its end and its id: what a booking checks), from
+    this process's copy of the last ``CACHE_SECONDS``: every booking asks, and rooms are made and changed
+    minutes before their release (this process forgets its copies at once when it changes one, the others
+    within ``CACHE_SECONDS``)."""
+    known = _cache.of_day(day)
+    if known is not None:
+        return known[0]
     row = db.session().scalar(select(WaitingRoom).where(WaitingRoom.visit_date == day, WaitingRoom.active))
-    return Room.of(row) if row is not None else None
+    room = Room.of(row) if row is not None else None
+    _cache.put_day(day, room)
+    return room
 
 
 def list_rooms(since: date | None = None) -> list[WaitingRoom]:

@@ -143,3 +143,20 @@ def test_before_the_rooms_release_and_without_an_active_room_booking_is_as_usual
     switched_off = client.patch(f"/api/v1/admin/waiting-rooms/{room.id}", json={"active": False}, headers=ops_headers)
     assert switched_off.status_code == 200
     assert book(client, visit_slot.id, make_visitor(), [visitor_json(10)]).status_code == 201
+
+
+def test_a_room_another_worker_makes_guards_this_workers_bookings_within_the_cache_seconds(
+    client, frozen_time, make_room, visit_slot, monkeypatch
+):
+    from waiting import rooms
+
+    frozen_time.move_to(RELEASE + timedelta(seconds=1))
+    seconds = [1000.0]
+    monkeypatch.setattr(rooms.monotonic_clock, "monotonic", lambda: seconds[0])
+    assert book(client, visit_slot.id, make_visitor(), [visitor_json(1)]).status_code == 201  # "no room", kept
+    monkeypatch.setattr(rooms, "forget_rooms", lambda: None)  # made by another worker: this one keeps its copy
+    make_room()
+    assert book(client, visit_slot.id, make_visitor(), [visitor_json(2)]).status_code == 201
+    seconds[0] += rooms.CACHE_SECONDS
+    refused = book(client, visit_slot.id, make_visitor(), [visitor_json(3)])
+    assert (refused.status_code, refused.get_json()["error"]["code"]) == (409, "queue_required")
