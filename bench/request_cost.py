@@ -54,10 +54,12 @@ def validation_cost() -> tuple[float, float]:
 
 
 def prepare(database_url: str, accounts: int):
-    """The app, a slot open for booking and entry now, and a token per visitor account plus a gate token."""
+    """The app, a slot open for booking and entry now, and a token per visitor account plus a gate device's
+    token (turnstiles and handhelds scan with their own)."""
     from werkzeug.security import generate_password_hash
 
     from admin.services import create_slot, set_day_open
+    from gate.devices import register_device
     from museum import db
     from museum.app import create_app
     from museum.auth import issue_token
@@ -79,7 +81,7 @@ def prepare(database_url: str, accounts: int):
         set_day_open(admin, now.date(), True, "benchmark")
         slot = create_slot(admin, now.date(), wall(start // 60, start % 60), wall(23, 59), 1_000_000, None)
         tokens = [issue_token(visitor)[0] for visitor in visitors]
-        return app, slot.id, tokens, issue_token(admin)[0]
+        return app, slot.id, tokens, register_device(admin, "main", "lane 1")[1]
 
 
 def test_id(seed: int) -> str:

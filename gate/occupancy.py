@@ -20,6 +20,9 @@ _ENTER = (
     .values(inside=Occupancy.inside + bindparam("n"), entered=Occupancy.entered + bindparam("n"))
     .execution_options(synchronize_session=False)
 )
+#: Counting an entry as a WITH clause, so the statement that records the entry's scan counts it in the same
+#: round trip (PostgreSQL runs a data-modifying WITH once, whatever the main statement does).
+ENTER_AS_CTE = _ENTER.returning(Occupancy.venue_id).cte("entered")
 _EXIT = (
     update(Occupancy)
     .where(Occupancy.venue_id == bindparam("venue"), Occupancy.date == bindparam("day"))

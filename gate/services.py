@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from booking import admission
 from booking.admission import EntryTicket
 from gate.devices import KnownDevice, KnownGate, known_gate
 from gate.models import Direction, Scan, Verdict
-from gate.occupancy import enter, exit_
+from gate.occupancy import ENTER_AS_CTE, enter, exit_
 from museum import db, metrics
 from museum.clock import local_datetime, utcnow
 from museum.codes import REFERENCE_ALPHABET, REFERENCE_LENGTH, InvalidCode, claimed_reference, decode_code
@@ -305,13 +305,23 @@ def _record_entry(session: Session, gate: KnownGate, outcome: ScanOutcome, row: 
     """Record an admitted entry's scan and count it in the venue's live numbers; returns the scan's id.
 
     The count comes last in the transaction, because the venue's row for the day is what every gate of
-    the venue waits for until the commit. An entry that no longer fits under the safe capacity (one in,
-    one out) is taken back from the ticket, and its scan becomes a ``museum_full`` refusal. Raises
+    the venue waits for until the commit (on PostgreSQL the scan's row and the count are one statement:
+    one round trip fewer on the busiest path). An entry that no longer fits under the safe capacity (one
+    in, one out) is taken back from the ticket, and its scan becomes a ``museum_full`` refusal. Raises
     ``NonceTaken`` like :func:`insert_scan`.
     """
     ticket = outcome.ticket
-    scan_id = insert_scan(session, row)
-    if enter(session, gate.venue_id, ticket.visit_date, outcome.admitted, gate.venue.safe_capacity):
+    counter = {"venue": gate.venue_id, "day": ticket.visit_date, "n": outcome.admitted, "cap": gate.venue.safe_capacity}
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        recorded = connection.execute(_INSERT_COUNTED_SCAN, {**row, **counter}).first()
+        if recorded is None:
+            raise NonceTaken()
+        scan_id, counted = recorded
+    else:
+        scan_id, counted = insert_scan(session, row), False
+    # Not counted: no room, or no row for the day yet (enter() creates it and tries again).
+    if counted or enter(session, gate.venue_id, ticket.visit_date, outcome.admitted, gate.venue.safe_capacity):
         return scan_id
     if outcome.reentry:
         admission.leave(session, ticket.id, outcome.admitted)
@@ -332,6 +342,16 @@ _INSERT_SCAN_ONCE = {
     name: dialect.insert(Scan.__table__).on_conflict_do_nothing(index_elements=["nonce"]).returning(Scan.id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
+
+
+#: An entry's scan row and its count in the venue's row, in one statement (PostgreSQL); no row when the
+#: nonce is recorded already, else the scan's id and whether the entry was counted.
+_INSERT_COUNTED_SCAN = (
+    postgresql.insert(Scan.__table__)
+    .add_cte(ENTER_AS_CTE)
+    .on_conflict_do_nothing(index_elements=["nonce"])
+    .returning(Scan.id, exists(select(ENTER_AS_CTE.c.venue_id)).label("counted"))
+)
 
 
 def scan_row(
