@@ -27,6 +27,7 @@ from museum.errors import DomainError, Invalid, NotFound
 from museum.extensions import limited
 from museum.messages import error_message, field_message
 from museum.models import PoolKind, Role, Slot
+from museum.public_cache import public_page
 from museum.validation import form_fields
 
 bp = Blueprint("pages", __name__, template_folder="templates")
@@ -97,6 +98,7 @@ def _slot_view(slot: Slot, now) -> dict:
 
 
 @bp.get("/")
+@public_page
 def index():
     """The next days at a glance, and the windows of one day: ``?date=``, else the first day with places."""
     today, now = _today(), utcnow()

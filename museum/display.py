@@ -2,14 +2,18 @@
 
 The choice is a cookie rather than part of the session: it stays across logins, logouts and visits, and the
 server renders every page in the chosen size from its first paint. The switch is a small form post, so it
-works without JavaScript."""
+works without JavaScript. It carries no CSRF token, so that a page showing it needs no session (the home
+page is then the same for every visitor without one, and cacheable): a post another site makes is refused
+by the browser's own word on where it came from (``Sec-Fetch-Site``, else ``Origin``), and all it could do
+is change the text size."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from museum.errors import Invalid
+from museum.errors import DomainError, Invalid
+from museum.extensions import csrf
 
 bp = Blueprint("display", __name__)
 
@@ -25,10 +29,14 @@ def large_text() -> bool:
 
 
 @bp.post("/text-size")
+@csrf.exempt
 def set_text_size():
-    """Switch large text on or off (``size`` = ``large`` or ``normal``) and go back to the page (``next``)."""
+    """Switch large text on or off (``size`` = ``large`` or ``normal``) and go back to the page (``next``).
+    403 ``cross_site`` for a post from another site."""
     from museum.views import safe_next
 
+    if _from_another_site():
+        raise DomainError("cross_site", _l("The text size is switched from the museum's own pages."), status=403)
     size = request.form.get("size", "")
     if size not in TEXT_SIZES:
         raise Invalid({"size": _l("Choose large or normal text.")})
@@ -41,6 +49,14 @@ def set_text_size():
     else:
         response.delete_cookie(TEXT_SIZE_COOKIE, httponly=True, samesite="Lax")
     return response
+
+
+def _from_another_site() -> bool:
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    return origin is not None and origin != request.host_url.rstrip("/")
 
 
 @bp.app_context_processor

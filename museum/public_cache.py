@@ -25,6 +25,7 @@ from flask import current_app, request
 from flask_babel import get_locale
 
 from museum.clock import utcnow
+from museum.display import large_text
 
 #: How long browsers and proxies may keep an answer, and serve it stale while they fetch the next one.
 MAX_AGE_SECONDS = 1
@@ -110,33 +111,63 @@ def public_answer(view: Callable | None = None, *, by_language: bool = False) ->
 
     @wraps(view)
     def answer(*args, **kwargs):
-        max_age = current_app.config["MUSEUM"].PUBLIC_CACHE_SECONDS
-        store: AnswerStore = current_app.extensions["museum.public_cache"]
         key = f"{request.path}?{request.query_string.decode('latin-1')}"
         if by_language:
             key += f"#{get_locale() or ''}"
-        now = utcnow()
-        stored = store.get(key, now, max_age) if max_age > 0 else None
-        if stored is None:
-            response = current_app.make_response(view(*args, **kwargs))
-            if response.status_code != 200:
-                return response
-            body = response.get_data()
-            stored = StoredAnswer(now, hashlib.blake2b(body, digest_size=12).hexdigest(), response.mimetype, body)
-            if max_age > 0:
-                store.put(key, stored, max_age)
-        return _cacheable_response(stored, by_language)
+        vary = ("Accept-Language",) if by_language else ()
+        return _shared_answer(key, vary, lambda: view(*args, **kwargs))
 
     return answer
 
 
-def _cacheable_response(stored: StoredAnswer, by_language: bool):
+def public_page(view: Callable) -> Callable:
+    """A page that every reader without a session sees the same in their language and text size (the home
+    page with the days and their windows): for them cacheable and micro-cached as :func:`public_answer`,
+    kept per language and text size (``Vary: Accept-Language, Cookie``). A reader with a session (logged
+    in, a chosen language, a message to show) gets it rendered for them and marked private. A page that
+    would set a cookie is never shared."""
+
+    @wraps(view)
+    def page(*args, **kwargs):
+        if any(name in request.cookies for name in _session_cookies()):
+            response = current_app.make_response(view(*args, **kwargs))
+            response.cache_control.private = True
+            response.cache_control.no_cache = True
+            return response
+        key = f"{request.path}?{request.query_string.decode('latin-1')}#{get_locale() or ''}#{large_text()}"
+        return _shared_answer(key, ("Accept-Language", "Cookie"), lambda: view(*args, **kwargs))
+
+    return page
+
+
+def _session_cookies() -> tuple[str, ...]:
+    config = current_app.config
+    return config.get("SESSION_COOKIE_NAME", "session"), config.get("REMEMBER_COOKIE_NAME", "remember_token")
+
+
+def _shared_answer(key: str, vary: tuple[str, ...], render: Callable):
+    max_age = current_app.config["MUSEUM"].PUBLIC_CACHE_SECONDS
+    store: AnswerStore = current_app.extensions["museum.public_cache"]
+    now = utcnow()
+    stored = store.get(key, now, max_age) if max_age > 0 else None
+    if stored is None:
+        response = current_app.make_response(render())
+        if response.status_code != 200 or "Set-Cookie" in response.headers:
+            return response
+        body = response.get_data()
+        stored = StoredAnswer(now, hashlib.blake2b(body, digest_size=12).hexdigest(), response.mimetype, body)
+        if max_age > 0:
+            store.put(key, stored, max_age)
+    return _cacheable_response(stored, vary)
+
+
+def _cacheable_response(stored: StoredAnswer, vary: tuple[str, ...]):
     response = current_app.response_class(stored.body, mimetype=stored.mimetype)
     response.set_etag(stored.etag)
     response.last_modified = stored.computed_at.astimezone(UTC).replace(microsecond=0)
     response.cache_control.public = True
     response.cache_control.max_age = MAX_AGE_SECONDS
     response.cache_control.stale_while_revalidate = STALE_WHILE_REVALIDATE_SECONDS
-    if by_language:
-        response.vary.add("Accept-Language")
+    for header in vary:
+        response.vary.add(header)
     return response.make_conditional(request)

@@ -90,6 +90,20 @@ def test_nginx_serves_availability_from_its_micro_cache_and_static_files_from_di
     assert set(seen["connection"]) == {""}  # kept alive: nginx sends no "Connection: close" upstream
 
 
+def test_nginx_keeps_the_home_page_per_language_for_visitors_without_a_session_only(nginx):
+    port, seen = nginx
+    make_slot(day=TOMORROW, capacity=10)
+    home = f"/?date={TOMORROW.isoformat()}"
+    english = [get(port, home, headers={"Accept-Language": "en"}) for _ in range(20)]
+    chinese = [get(port, home, headers={"Accept-Language": "zh-CN,zh;q=0.9"}) for _ in range(20)]
+    assert {status for status, _, _ in english + chinese} == {200}
+    assert english[-1][1]["X-Cache-Status"] == chinese[-1][1]["X-Cache-Status"] == "HIT"
+    assert b'lang="en"' in english[-1][2] and b'lang="zh' in chinese[-1][2]
+    assert seen["paths"]["/"] == 2  # forty visitors, one page per language from the app
+    status, headers, body = get(port, home, headers={"Accept-Language": "en", "Cookie": "session=someone"})
+    assert status == 200 and headers["X-Cache-Status"] == "BYPASS" and seen["paths"]["/"] == 3
+
+
 def test_the_app_behind_nginx_sees_the_clients_own_address(nginx):
     port, seen = nginx
     status, _, _ = get(port, "/healthz", source="127.0.0.7", headers={"X-Forwarded-For": "203.0.113.9"})

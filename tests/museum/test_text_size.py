@@ -6,16 +6,16 @@ from __future__ import annotations
 import re
 
 from museum.display import TEXT_SIZE_COOKIE
-from tests.booking.test_pages import form_value, log_in, text_of
+from tests.booking.test_pages import log_in, text_of
 from tests.helpers import make_visitor
 
 SWITCH = re.compile(r'<button data-text-size aria-pressed="(true|false)">([^<]+)</button>')
 
 
 def switch(client, page: str, size: str, next_url: str):
-    """Press the switch on ``page`` (a form post with the page's CSRF token)."""
-    token = form_value(client.get(page), "csrf_token")
-    return client.post("/text-size", data={"csrf_token": token, "size": size, "next": next_url})
+    """Press the switch on ``page``: a form post with no token, which the browser says comes from this site."""
+    assert 'name="csrf_token"' not in text_of(client.get(page)).split('class="text-size"')[1].split("</form>")[0]
+    return client.post("/text-size", data={"size": size, "next": next_url}, headers={"Sec-Fetch-Site": "same-origin"})
 
 
 def switch_state(response) -> tuple[str, str]:
@@ -69,8 +69,14 @@ def test_an_unknown_size_is_a_clear_422_and_changes_nothing(client):
     assert not is_large(client.get("/"))
 
 
-def test_a_post_from_another_site_without_the_token_is_refused(client):
-    answer = client.post("/text-size", data={"size": "large", "next": "/"})
-    assert answer.status_code == 400
-    assert TEXT_SIZE_COOKIE not in answer.headers.get("Set-Cookie", "")
+def test_a_post_from_another_site_is_refused_by_what_the_browser_says_of_its_origin(client):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                    {"Origin": "https://evil.example"}):  # fmt: skip
+        answer = client.post("/text-size", data={"size": "large", "next": "/"}, headers=headers)
+        assert answer.status_code == 403, headers
+        assert "The text size is switched from the museum's own pages." in text_of(answer)
+        assert TEXT_SIZE_COOKIE not in answer.headers.get("Set-Cookie", "")
     assert not is_large(client.get("/"))
+    same_origin = client.post("/text-size", data={"size": "large", "next": "/"}, headers={"Origin": "http://localhost"})
+    assert same_origin.status_code == 303 and is_large(client.get("/"))
