@@ -100,7 +100,7 @@ def test_nginx_keeps_the_home_page_per_language_for_visitors_without_a_session_o
     assert english[-1][1]["X-Cache-Status"] == chinese[-1][1]["X-Cache-Status"] == "HIT"
     assert b'lang="en"' in english[-1][2] and b'lang="zh' in chinese[-1][2]
     assert seen["paths"]["/"] == 2  # forty visitors, one page per language from the app
-    status, headers, body = get(port, home, headers={"Accept-Language": "en", "Cookie": "session=someone"})
+    status, headers, _ = get(port, home, headers={"Accept-Language": "en", "Cookie": "session=someone"})
     assert status == 200 and headers["X-Cache-Status"] == "BYPASS" and seen["paths"]["/"] == 3
 
 
