@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -353,3 +354,61 @@ def _machine_busy() -> float:
     with open("/proc/stat") as file:
         user, nice, system, _idle, _iowait, irq, softirq = map(int, file.readline().split()[1:8])
     return (user + nice + system + irq + softirq) / _CLOCK_TICKS
+
+
+#: wrk's script: each connection waits ``BENCH_PACE_MS`` (give or take 15%) before each request when that
+#: is set (a visitor polling at a pace), and the summary comes out on one line.
+WRK_SCRIPT = """
+local pace = tonumber(os.getenv("BENCH_PACE_MS") or "")
+local threads = 0
+setup = function(thread) threads = threads + 1; thread:set("number", threads) end
+init = function(args) math.randomseed(os.time() * 10 + (number or 0)) end
+if pace then
+  delay = function() return math.random(math.floor(pace * 0.85), math.ceil(pace * 1.15)) end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %.3f %.3f %.3f %d\\n", summary.requests,
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+@dataclass(frozen=True)
+class WrkFigures:
+    requests: int
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    #: Answers of 400 and above, and connections that failed.
+    errors: int
+
+    def __str__(self) -> str:
+        return (f"{self.per_second:,.0f} requests/s, p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms "
+                f"({self.requests:,} requests, {self.errors} errors)")  # fmt: skip
+
+
+class Wrk:
+    """wrk (Debian's package) asking for one path on 127.0.0.1 from ``connections`` keep-alive connections
+    for ``seconds``, in the background: as fast as it can, or each connection once every ``pace_ms``.
+    Stopped by ``timeout`` if it overruns; :meth:`figures` waits for it."""
+
+    def __init__(self, port: int, path: str, connections: int, seconds: int, pace_ms: int | None = None):
+        self._folder = tempfile.TemporaryDirectory(prefix="museum-wrk-")
+        script = Path(self._folder.name) / "bench.lua"
+        script.write_text(WRK_SCRIPT)
+        command = ["timeout", str(seconds + 30), "wrk", "-t", "2", "-c", str(max(2, connections)), "-d",
+                   f"{seconds}s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}{path}"]  # fmt: skip
+        environment = {**os.environ, **({"BENCH_PACE_MS": str(pace_ms)} if pace_ms else {})}
+        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                         env=environment)  # fmt: skip
+
+    def figures(self) -> WrkFigures:
+        output, errors = self._process.communicate()
+        self._folder.cleanup()
+        found = re.search(r"RESULT (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", output)
+        if found is None:
+            raise RuntimeError(f"wrk gave no figures: {output} {errors}")
+        requests, per_second, p50, p99, failed = found.groups()
+        return WrkFigures(int(requests), float(per_second), float(p50), float(p99), int(failed))
