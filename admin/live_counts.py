@@ -132,7 +132,10 @@ class Tally:
                     reasons[reason] = reasons.get(reason, 0) + number
             if reasons:
                 refusals[gate_id] = dict(sorted(reasons.items(), key=lambda item: -item[1]))
-        arrivals = {quarter: people for quarter, people in self.quarters.items() if 0 <= quarter < quarters}
+        # A quarter hour that has not begun shows nothing yet (a device whose clock runs ahead may upload
+        # entries timed a few minutes from now).
+        begun = min(quarters, last // STEPS_PER_BUCKET + 1)
+        arrivals = {quarter: people for quarter, people in self.quarters.items() if 0 <= quarter < begun}
         return Counted(dict(self.admitted), dict(self.no_shows), arrivals, gates, refusals)
 
 
@@ -170,19 +173,22 @@ def _full_count(now: datetime, origin: datetime, slot_ids: list[int]) -> Tally:
     """Everything counted afresh: the windows from their tickets, then the scans since the first quarter
     hour (or the gates' last 15 minutes, if longer) up to the newest one there is."""
     session = db.session()
+    # The newest scan in the same statement, so in the same snapshot as the tickets: every scan up to it
+    # is in their sums, every later one is folded in later (none counted twice, none left out).
+    newest_scan = select(func.max(Scan.id)).scalar_subquery()
     admitted = session.execute(
-        select(Booking.slot_id, func.sum(Ticket.admitted))
+        select(Booking.slot_id, func.sum(Ticket.admitted), newest_scan)
         .join(Ticket, Ticket.booking_id == Booking.id)
         .where(Booking.slot_id.in_(slot_ids), Booking.status.in_(PLACE_HOLDING_STATES))
         .group_by(Booking.slot_id)
     ).all()
-    newest = session.scalar(select(func.max(Scan.id))) or 0  # read after the tickets: none counted twice
+    newest = (admitted[0][2] if admitted else session.scalar(select(func.max(Scan.id)))) or 0
     tally = Tally(origin=origin, counted_at=now, folded_id=newest, seen_id=newest)
-    tally.admitted = {slot_id: int(n or 0) for slot_id, n in admitted}
+    tally.admitted = {slot_id: int(n or 0) for slot_id, n, _ in admitted}
     tally.no_shows = _no_shows(slot_ids)
     gate_ids = list(session.scalars(select(Gate.id)))  # scans are read through their (gate, time) index
     if gate_ids:
-        since = min(origin, now - GATE_SPAN)
+        since = min(origin, origin + STEP * tally.step_of(now - GATE_SPAN))  # from the start of a step
         scans = _grouped_scans(origin).where(Scan.gate_id.in_(gate_ids), Scan.scanned_at >= since, Scan.id <= newest)
         tally.add(session.execute(scans), slot_ids=None)
     tally.forget_steps_before(now - GATE_SPAN)
@@ -252,8 +258,8 @@ def _step_number(origin: datetime):
         return cast(func.floor(seconds / STEP.total_seconds()), Integer)
     seconds = cast(func.strftime("%s", Scan.scanned_at), Integer) - int(origin.timestamp())
     # SQLite's integer division truncates towards zero: shift to stay on the right step before the origin.
-    shift = 10**6
-    return (seconds + shift * int(STEP.total_seconds())) / int(STEP.total_seconds()) - shift
+    step, shift = int(STEP.total_seconds()), 10**6
+    return (seconds + shift * step) // step - shift
 
 
 def _may_refresh(day: date) -> bool:

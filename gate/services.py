@@ -314,6 +314,8 @@ def _record_entry(session: Session, gate: KnownGate, outcome: ScanOutcome, row: 
     counter = {"venue": gate.venue_id, "day": ticket.visit_date, "n": outcome.admitted, "cap": gate.venue.safe_capacity}
     connection = session.connection()
     if connection.dialect.name == "postgresql":
+        # One set of parameters for both: the scan's columns and the counter's venue, day, n and cap (no name
+        # is both; the UPDATE would also take a parameter named like one of the counter's columns).
         recorded = connection.execute(_INSERT_COUNTED_SCAN, {**row, **counter}).first()
         if recorded is None:
             raise NonceTaken()

@@ -9,6 +9,8 @@ is change the text size."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 
@@ -56,7 +58,8 @@ def _from_another_site() -> bool:
     if fetch_site is not None:
         return fetch_site not in ("same-origin", "none")
     origin = request.headers.get("Origin")
-    return origin is not None and origin != request.host_url.rstrip("/")
+    # By host name only: behind a proxy the scheme and port the app sees may not be the browser's.
+    return origin is not None and urlsplit(origin).hostname != request.host.rsplit(":", 1)[0].strip("[]")
 
 
 @bp.app_context_processor

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from functools import wraps
 from threading import Lock
 
-from flask import current_app, request
+from flask import current_app, request, session
 from flask_babel import get_locale
 
 from museum.clock import utcnow
@@ -152,7 +152,9 @@ def _shared_answer(key: str, vary: tuple[str, ...], render: Callable):
     stored = store.get(key, now, max_age) if max_age > 0 else None
     if stored is None:
         response = current_app.make_response(render())
-        if response.status_code != 200 or "Set-Cookie" in response.headers:
+        # Flask adds the session's cookie only after the view: a page that put anything in the session (a
+        # CSRF token, a message) is this reader's own, whatever its headers say so far.
+        if response.status_code != 200 or "Set-Cookie" in response.headers or session.modified:
             return response
         body = response.get_data()
         stored = StoredAnswer(now, hashlib.blake2b(body, digest_size=12).hexdigest(), response.mimetype, body)

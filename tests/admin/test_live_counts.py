@@ -92,3 +92,39 @@ def test_no_shows_marked_after_the_full_count_are_shown_from_the_next_one(app, c
     assert client.get(DASHBOARD, headers=ops).get_json()["windows"][0]["no_shows"] == 0  # brought forward
     frozen_time.move_to(at(10, 41))
     assert client.get(DASHBOARD, headers=ops).get_json()["windows"][0]["no_shows"] == 3  # counted afresh
+
+
+def test_a_refusal_just_before_the_first_quarter_hour_leaves_the_gates_figures_after_exactly_15_minutes(
+    app, client, frozen_time
+):
+    frozen_time.move_to(at(8))
+    slot = make_slot(day=TODAY, start="09:00", end="10:00", capacity=20)
+    [code] = book(client, slot, (1,))
+    gate = auth_headers(make_account(Role.GATE))
+    early = at(8, 30) - timedelta(seconds=11)  # 11 s before the first quarter hour (08:30, early entry)
+    frozen_time.move_to(early)
+    assert scan(client, gate, code)["reason"] == "too_early"
+    with app.app_context():
+        for seconds, refused in ((6 * 60, 1), (15 * 60 - 15, 1), (15 * 60 - 5, 0)):
+            now = early + timedelta(seconds=11 + seconds)
+            shown = figures(now, snapshot_age=0.5, recount_seconds=3600)
+            assert shown == figures(now, snapshot_age=0), now
+            assert [g[3] for g in shown["gates"]] == [refused], now
+
+
+def test_entries_a_device_timed_ahead_of_the_server_show_from_their_own_quarter_hour(app, client, frozen_time):
+    frozen_time.move_to(at(8))
+    slot = make_slot(day=TODAY, start="09:00", end="11:00", capacity=20)
+    [code] = book(client, slot, (1,))
+    gate = auth_headers(make_account(Role.GATE))
+    frozen_time.move_to(at(9, 10))
+    uploaded = client.post(
+        "/api/v1/gate/sync",
+        json={"scans": [{"nonce": "n-1", "code": code, "direction": "in", "verdict": "admitted",
+                         "scanned_at": at(9, 16).isoformat(), "count": 1}]},
+        headers=gate,
+    )  # fmt: skip
+    assert uploaded.status_code == 200, uploaded.get_json()
+    with app.app_context():
+        assert sum(figures(at(9, 10), snapshot_age=0)["arrivals"]) == 0
+        assert figures(at(9, 16), snapshot_age=0)["arrivals"][2:4] == [0, 1]  # 09:00, 09:15 (08:30 first)

@@ -59,3 +59,31 @@ def test_a_logged_in_visitors_home_page_is_their_own_and_never_shared(client, mi
     own = client.get(HOME, headers={"Accept-Language": "en"})
     assert own.cache_control.private and own.cache_control.no_cache and "ETag" not in own.headers
     assert "Log out" in text_of(own) and "Log out" not in text_of(anonymous)
+
+
+def test_a_page_that_puts_something_in_the_session_is_never_shared(database_url):
+    import dataclasses
+
+    from flask import session
+
+    from museum.app import create_app
+    from museum.public_cache import public_page
+    from tests.conftest import TEST_SECRET
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "RATELIMIT_ENABLED": False})
+    app.config["MUSEUM"] = dataclasses.replace(app.config["MUSEUM"], PUBLIC_CACHE_SECONDS=1)
+    rendered = []
+
+    @app.get("/remembering")
+    @public_page
+    def remembering():
+        rendered.append(1)
+        session["seen"] = len(rendered)
+        return f"visit {len(rendered)}"
+
+    try:
+        first, second = (app.test_client().get("/remembering") for _ in range(2))
+        assert (first.get_data(as_text=True), second.get_data(as_text=True)) == ("visit 1", "visit 2")
+        assert "Set-Cookie" in first.headers and not first.cache_control.public and "ETag" not in first.headers
+    finally:
+        app.extensions["museum.db"].dispose()
