@@ -149,7 +149,7 @@ def day_counts(
     origin = span[0] if span else now.replace(minute=0, second=0, microsecond=0)
     quarters = len(span)
     if snapshot_age <= 0:
-        return _with_newest(_full_count(now, origin, slot_ids), slot_ids).counted(now, quarters)
+        return _with_newest(_full_count(day, now, origin, slot_ids), slot_ids).counted(now, quarters)
     session = db.session()
     row = session.execute(select(LiveSnapshot.computed_at, LiveSnapshot.figures).where(LiveSnapshot.day == day))
     row = row.first()
@@ -161,7 +161,7 @@ def day_counts(
         return stored[1]  # fresh, or another worker is working out the next one
     tally = stored[0] if usable else None
     if tally is None or not timedelta(0) <= now - tally.counted_at < timedelta(seconds=recount_seconds):
-        tally = _full_count(now, origin, slot_ids)
+        tally = _full_count(day, now, origin, slot_ids)
     else:
         _bring_forward(tally, now, slot_ids)
     counted = _with_newest(tally, slot_ids).counted(now, quarters)
@@ -169,9 +169,10 @@ def day_counts(
     return counted
 
 
-def _full_count(now: datetime, origin: datetime, slot_ids: list[int]) -> Tally:
-    """Everything counted afresh: the windows from their tickets, then the scans since the first quarter
-    hour (or the gates' last 15 minutes, if longer) up to the newest one there is."""
+def _full_count(day: date, now: datetime, origin: datetime, slot_ids: list[int]) -> Tally:
+    """Everything counted afresh: the windows from their tickets (the day's, through their day's index: a
+    year of them costs nothing), then the scans since the first quarter hour (or the gates' last 15 minutes,
+    if longer) up to the newest one there is."""
     session = db.session()
     # The newest scan in the same statement, so in the same snapshot as the tickets: every scan up to it
     # is in their sums, every later one is folded in later (none counted twice, none left out).
@@ -179,13 +180,13 @@ def _full_count(now: datetime, origin: datetime, slot_ids: list[int]) -> Tally:
     admitted = session.execute(
         select(Booking.slot_id, func.sum(Ticket.admitted), newest_scan)
         .join(Ticket, Ticket.booking_id == Booking.id)
-        .where(Booking.slot_id.in_(slot_ids), Booking.status.in_(PLACE_HOLDING_STATES))
+        .where(Booking.slot_id.in_(slot_ids), Booking.status.in_(PLACE_HOLDING_STATES), Ticket.visit_date == day)
         .group_by(Booking.slot_id)
     ).all()
     newest = (admitted[0][2] if admitted else session.scalar(select(func.max(Scan.id)))) or 0
     tally = Tally(origin=origin, counted_at=now, folded_id=newest, seen_id=newest)
     tally.admitted = {slot_id: int(n or 0) for slot_id, n, _ in admitted}
-    tally.no_shows = _no_shows(slot_ids)
+    tally.no_shows = _no_shows(day, slot_ids)
     gate_ids = list(session.scalars(select(Gate.id)))  # scans are read through their (gate, time) index
     if gate_ids:
         since = min(origin, origin + STEP * tally.step_of(now - GATE_SPAN))  # from the start of a step
@@ -227,12 +228,13 @@ def _grouped_scans(origin: datetime):
     )
 
 
-def _no_shows(slot_ids: list[int]) -> dict[int, int]:
+def _no_shows(day: date, slot_ids: list[int]) -> dict[int, int]:
+    """Each window's absent persons (the day's no-shows, through their day's index), and whole groups."""
     session = db.session()
     absent_persons = session.execute(
         select(Booking.slot_id, func.count(NoShow.id))
         .join(NoShow, NoShow.booking_id == Booking.id)
-        .where(Booking.slot_id.in_(slot_ids), NoShow.kind == NoShowKind.ABSENT)
+        .where(Booking.slot_id.in_(slot_ids), NoShow.kind == NoShowKind.ABSENT, NoShow.visit_date == day)
         .group_by(Booking.slot_id)
     ).all()
     # A group nobody of came to has no per-person rows: its whole party is absent.
