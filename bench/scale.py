@@ -316,12 +316,12 @@ def explain_paths(database_url: str, today: Today) -> dict[str, list[tuple[str, 
     """Each path's statements (caught from one request, the second of each so the workers' caches are warm),
     each run again under EXPLAIN (ANALYZE, BUFFERS) in a transaction that is rolled back: (statement, ms,
     buffers hit or read, the plan's scans)."""
-    os.environ.update({**bench_env(database_url), **UNCACHED})
+    os.environ.update(bench_env(database_url))
     from sqlalchemy import event
 
     from museum.app import create_app
 
-    app = create_app()
+    app = create_app({"PUBLIC_CACHE_SECONDS": 0, "LIVE_ANSWER_SECONDS": 0, "LIVE_SNAPSHOT_SECONDS": 0})  # as UNCACHED
     engine = app.extensions["museum.db"].engine
     caught: list[tuple[str, object]] = []
 
