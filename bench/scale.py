@@ -2,8 +2,8 @@
 same load on the museum without history and on the museum with a year of it (bench/history.py).
 
 How it runs (PostgreSQL), with two databases side by side:
-1. without history: the --db database's schema replaced, with the same staff, gates, devices, week and
-   summer rules as the history has (bench/history.py with no days);
+1. without history: the --db database's schema replaced (the database created if missing), with the
+   same staff, gates, devices, week and summer rules as the history has (bench/history.py with no days);
 2. with a year of history: the database beside it named <db>_history, generated at --scale, or made a copy
    of --history-db (CREATE DATABASE ... TEMPLATE: the history given is read, never changed, and every run
    starts from it).
@@ -54,6 +54,9 @@ from bench.history import generate
 UNCACHED = {"MUSEUM_PUBLIC_CACHE_SECONDS": "0", "MUSEUM_LIVE_ANSWER_SECONDS": "0", "MUSEUM_LIVE_SNAPSHOT_SECONDS": "0"}
 PATHS = ("availability", "booking", "scan", "ops live")
 LIVE = "/api/v1/ops/live"
+#: release_rush's slots are half-hour windows from 08:00, its warm-up slot 17:00-17:30: two turns' slots fit
+#: before it.
+MAX_SLOTS_PER_TURN_PAIR = 18
 MEASURED = (*PATHS, "availability, as served", "ops live, as served")
 TARGET = 1.5
 
@@ -100,8 +103,8 @@ def set_up_today(database_url: str, args) -> Today:
     _rename_bench_admin(database_url)  # release_rush makes its own admin@bench too
     accounts = 2 * int(args.slots * args.capacity * 1.25)
     warm_up = args.booking_clients * 4
-    slot_ids, warm_up_slot, tokens = release_rush.prepare(database_url, 2 * args.slots, args.capacity,
-                                                          accounts + warm_up, warm_up)  # fmt: skip
+    slot_ids, warm_up_slot, tokens, _first_visitor = release_rush.prepare(database_url, 2 * args.slots, args.capacity,
+                                                                          accounts + warm_up, warm_up)  # fmt: skip
     day = _slot_day(database_url, slot_ids[0])
     return Today(day, slot_ids, warm_up_slot, tokens, codes[: 2 * args.tickets], codes[2 * args.tickets :],
                  device_tokens, ops_token)  # fmt: skip
@@ -260,6 +263,23 @@ def scratch_url(database_url: str, suffix: str) -> str:
     return url.set(database=f"{url.database}_{suffix}").render_as_string(hide_password=False)
 
 
+def ensure_database(database_url: str) -> None:
+    """``database_url``'s database, created if there is none yet."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from museum.db import normalise_url
+
+    target = make_url(normalise_url(database_url))
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if not connection.execute(
+            text("SELECT FROM pg_database WHERE datname = :name"), {"name": target.database}
+        ).first():
+            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    engine.dispose()
+
+
 def fresh_database(database_url: str, template_url: str | None = None) -> None:
     """``database_url``'s database made again: empty, or a copy of ``template_url``'s (which must have no
     sessions; it is read, never changed)."""
@@ -396,8 +416,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="length of the availability and ops live phases")
     parser.add_argument("--clients", type=int, default=16, help="clients of the availability and ops live phases")
     parser.add_argument("--booking-clients", type=int, default=32)
-    parser.add_argument("--slots", type=int, default=10, help="slots booked out in the booking phase")
-    parser.add_argument("--capacity", type=int, default=200, help="places in each of them")
+    parser.add_argument("--slots", type=int, default=5, help="slots booked out in each turn of the booking phase")
+    parser.add_argument("--capacity", type=int, default=400, help="places in each of them")
     parser.add_argument("--scanners", type=int, default=16)
     parser.add_argument("--tickets", type=int, default=4000, help="tickets admitted in the scan phase")
     parser.add_argument("--today-bookings", type=int, default=10_000, help="today's bookings besides the phases'")
@@ -405,9 +425,12 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="also EXPLAIN (ANALYZE, BUFFERS) each path's SQL")
     parser.add_argument("--max-seconds", type=int, default=900, help="gunicorn is stopped after this long")
     args = parser.parse_args()
+    if 2 * args.slots > MAX_SLOTS_PER_TURN_PAIR:
+        parser.error(f"--slots: at most {MAX_SLOTS_PER_TURN_PAIR // 2} (release_rush's half-hour windows from 08:00)")
 
     databases = {"empty": args.db, "history": scratch_url(args.db, "history")}
     started = time.perf_counter()
+    ensure_database(databases["empty"])
     generate(databases["empty"], days=0, log=lambda line: None)
     fresh_database(databases["history"], template_url=args.history_db)
     if not args.history_db:
