@@ -17,7 +17,7 @@ import copy
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Integer, cast, func, literal, select, text
+from sqlalchemy import Integer, cast, func, literal, null, select, text
 
 from admin.models import LiveSnapshot
 from booking.models import PLACE_HOLDING_STATES, Booking, BookingStatus, NoShow, NoShowKind, Ticket
@@ -190,7 +190,8 @@ def _full_count(day: date, now: datetime, origin: datetime, slot_ids: list[int])
     gate_ids = list(session.scalars(select(Gate.id)))  # scans are read through their (gate, time) index
     if gate_ids:
         since = min(origin, origin + STEP * tally.step_of(now - GATE_SPAN))  # from the start of a step
-        scans = _grouped_scans(origin).where(Scan.gate_id.in_(gate_ids), Scan.scanned_at >= since, Scan.id <= newest)
+        scans = _grouped_scans(origin, by_window=False)
+        scans = scans.where(Scan.gate_id.in_(gate_ids), Scan.scanned_at >= since, Scan.id <= newest)
         tally.add(session.execute(scans), slot_ids=None)
     tally.forget_steps_before(now - GATE_SPAN)
     return tally
@@ -214,17 +215,20 @@ def _with_newest(tally: Tally, slot_ids: list[int]) -> Tally:
     return shown
 
 
-def _grouped_scans(origin: datetime):
-    """Scans grouped by gate, 10-second step from ``origin``, direction, verdict, reason, window and whether
-    without conflict, with their people and number."""
+def _grouped_scans(origin: datetime, by_window: bool = True):
+    """Scans grouped by gate, 10-second step from ``origin``, direction, verdict, reason, window (None
+    unless ``by_window``: the full count takes the windows' figures from their tickets, and joining a day's
+    scans to their tickets and bookings would double its cost) and whether without conflict, with their
+    people and number."""
     step = _step_number(origin).label("step")
     clean = Scan.conflict.is_(None).label("clean")
-    kinds = (Scan.gate_id, step, Scan.direction, Scan.verdict, Scan.reason, Booking.slot_id, clean)
-    return (
-        select(*kinds, func.sum(Scan.count), func.count(Scan.id))
-        .outerjoin(Ticket, Ticket.id == Scan.ticket_id)
-        .outerjoin(Booking, Booking.id == Ticket.booking_id)
-        .group_by(Scan.gate_id, "step", Scan.direction, Scan.verdict, Scan.reason, Booking.slot_id, "clean")
+    window = Booking.slot_id if by_window else null().label("slot_id")
+    query = select(Scan.gate_id, step, Scan.direction, Scan.verdict, Scan.reason, window, clean,
+                   func.sum(Scan.count), func.count(Scan.id))  # fmt: skip
+    if by_window:
+        query = query.outerjoin(Ticket, Ticket.id == Scan.ticket_id).outerjoin(Booking, Booking.id == Ticket.booking_id)
+    return query.group_by(
+        Scan.gate_id, "step", Scan.direction, Scan.verdict, Scan.reason, "clean", *([window] if by_window else [])
     )
 
 
