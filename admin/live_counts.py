@@ -175,7 +175,8 @@ def _full_count(day: date, now: datetime, origin: datetime, slot_ids: list[int])
     if longer) up to the newest one there is."""
     session = db.session()
     # The newest scan in the same statement, so in the same snapshot as the tickets: every scan up to it
-    # is in their sums, every later one is folded in later (none counted twice, none left out).
+    # that had committed is in their sums, every later one is folded in later (none is counted twice; one
+    # still committing at that moment waits for the next full count).
     newest_scan = select(func.max(Scan.id)).scalar_subquery()
     admitted = session.execute(
         select(Booking.slot_id, func.sum(Ticket.admitted), newest_scan)
