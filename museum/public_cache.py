@@ -1,4 +1,5 @@
-"""Public answers that thousands of visitors poll (availability), made cheap to ask for again and again.
+"""Public answers that thousands of visitors poll (availability, and the home page for readers without a
+session), made cheap to ask for again and again.
 
 Each such answer goes out with ``Cache-Control: public`` (a short ``max-age`` and ``stale-while-revalidate``,
 so a browser, nginx or a CDN in front can answer the next polls), an ``ETag`` and a ``Last-Modified``; a
