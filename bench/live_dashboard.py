@@ -10,8 +10,9 @@ How it runs (PostgreSQL; the given database's schema is replaced):
    every answer worked out afresh (MUSEUM_LIVE_ANSWER_SECONDS=0), once as served (shared for a second).
 3. Runs the gate rush of bench/gate_rush.py (16 scanners, 10% duplicate scans) on the same database in
    eight rounds (without, with, with, without, twice), with 20 dashboards polling `/api/v1/admin/dashboard`
-   every 3 s (the page's rate) from another process, and prints scans/s of each round, the mean of each kind and the
-   change.
+   every 3 s (the page's rate) from another process, and prints scans/s of each round with its CPU per scan
+   (the app, PostgreSQL, and the clients: the scanners and, in the rounds with them, the dashboards' poller),
+   the mean of each kind and the change.
 Everything stops by itself (gunicorn runs under `timeout`). The day's windows run from 08:00 to 20:00 and the
 scans lie in the three hours before now: run it when the museum's clock says late morning or afternoon, or
 set MUSEUM_TIMEZONE to a zone where it does (the whole run, server included, uses it).
@@ -34,7 +35,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_env, describe_latencies, gunicorn, in_processes, request, reset_database
+from bench.common import (
+    Server,
+    bench_env,
+    describe_cpu,
+    describe_latencies,
+    gunicorn,
+    gunicorn_server,
+    in_processes,
+    measure_cpu,
+    request,
+    reset_database,
+)
 from bench.gate_rush import _scanner_groups, prepare, run_scanner_group
 
 #: The page asks for new figures this often (admin/dashboard_views.py POLL_SECONDS).
@@ -189,14 +201,21 @@ def poll_dashboards(port: int, token: str, dashboards: int, stop, answers) -> No
         print(f"    dashboards' requests during the rush: {describe_latencies(latencies)}", flush=True)
 
 
-def gate_round(port: int, tokens: list[str], codes: list[str], warm_up: list[str], name: str) -> float:
+def gate_round(
+    server: Server, database_url: str, tokens: list[str], codes: list[str], warm_up: list[str], name: str
+) -> tuple[float, str]:
+    """One gate rush: scans/s, and the CPU per scan of the app, PostgreSQL and the clients (the dashboards'
+    poller, a child of this process, among them)."""
+    port = server.port
     in_processes(run_scanner_group, [(port, group, True, name) for group in _scanner_groups(tokens, warm_up)])
-    started = time.perf_counter()
-    results = in_processes(run_scanner_group, [(port, group, False, name) for group in _scanner_groups(tokens, codes)])
-    elapsed = time.perf_counter() - started
+    with measure_cpu(server.pid, database_url) as cpu:
+        started = time.perf_counter()
+        groups = _scanner_groups(tokens, codes)
+        results = in_processes(run_scanner_group, [(port, group, False, name) for group in groups])
+        elapsed = time.perf_counter() - started
     admitted = sum(1 for _, outcome, duplicate in results if outcome == "admitted" and not duplicate)
     assert admitted == len(codes), (admitted, len(codes))
-    return len(results) / elapsed
+    return len(results) / elapsed, describe_cpu(cpu, len(results), "scan")
 
 
 def main() -> None:
@@ -227,7 +246,8 @@ def main() -> None:
                 print(f"reads, one at a time, gunicorn -w 4, answers {shared}:")
                 for path in ("/api/v1/ops/live", "/api/v1/admin/dashboard"):
                     print(f"  GET {path}: {describe_latencies(timed_reads(port, ops_token, path, args.requests))}")
-        with gunicorn(database_url, 4, args.max_seconds) as port:
+        with gunicorn_server(database_url, 4, args.max_seconds) as server:
+            port = server.port
             speeds: dict[str, list[float]] = {"without": [], "with": []}
             per_round = args.tickets + warm
             for index, kind in enumerate(rounds):
@@ -239,13 +259,15 @@ def main() -> None:
                     poller = multiprocessing.Process(target=poll_dashboards, args=polling)
                     poller.start()
                     time.sleep(POLL_SECONDS)  # every dashboard is polling before the gates start
-                speed = gate_round(port, tokens, batch[: args.tickets], batch[args.tickets :], f"-{index}")
+                speed, cpu = gate_round(server, database_url, tokens, batch[: args.tickets], batch[args.tickets :],
+                                        f"-{index}")  # fmt: skip
                 stop.set()
                 if poller is not None:
                     poller.join(timeout=30)
                 speeds[kind].append(speed)
                 polls = f", {answers.value} dashboard answers" if kind == "with" else ""
                 print(f"  gate round {index + 1} {kind} {args.dashboards} dashboards: {speed:.0f} scans/s{polls}")
+                print(f"    {cpu}")
     without, with_ = statistics.fmean(speeds["without"]), statistics.fmean(speeds["with"])
     print(f"gate rush ({args.scanners} scanners, {args.tickets} tickets + 10% duplicates per round): "
           f"{without:.0f} scans/s without dashboards, {with_:.0f} with {args.dashboards}; "

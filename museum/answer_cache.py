@@ -10,25 +10,41 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from museum import db
 from museum.models import CachedAnswer
+
+#: The advisory lock (with the key's hash) of the worker computing an expired answer.
+ANSWER_LOCK = 0x616E7377  # "answ"
+_TRY_ANSWER_LOCK = text("SELECT pg_try_advisory_xact_lock(:lock, hashtext(:key))")
 
 
 def cached_answer(key: str, now: datetime, max_age: float, compute: Callable[[], bytes]) -> bytes:
     """The answer stored under ``key`` if it was computed less than ``max_age`` seconds before ``now``,
     else ``compute()``'s, which is stored for the next readers (``max_age`` 0: always computed afresh).
-    Several workers may compute the same expired entry at once; the last one stored wins."""
+    On PostgreSQL one worker at a time computes an expired entry (a transaction lock on the key, held until
+    it is stored); the others meanwhile get the expired answer while it is less than ``3 * max_age`` old."""
     if max_age <= 0:
         return compute()
-    stored = db.session().execute(select(CachedAnswer.stored_at, CachedAnswer.body).where(CachedAnswer.key == key))
+    session = db.session()
+    stored = session.execute(select(CachedAnswer.stored_at, CachedAnswer.body).where(CachedAnswer.key == key))
     row = stored.first()
-    if row is not None and timedelta(0) <= now - row.stored_at < timedelta(seconds=max_age):
+    age = now - row.stored_at if row is not None else None
+    if age is not None and timedelta(0) <= age < timedelta(seconds=max_age):
         return row.body
+    if age is not None and timedelta(0) <= age < timedelta(seconds=3 * max_age) and not _may_compute(key):
+        return row.body  # another worker is computing the next one
     body = compute()
     _store(key, now, body)
     return body
+
+
+def _may_compute(key: str) -> bool:
+    session = db.session()
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.execute(_TRY_ANSWER_LOCK, {"lock": ANSWER_LOCK, "key": key}).scalar())
 
 
 def forget_answers(prefix: str) -> None:
