@@ -17,7 +17,7 @@ import copy
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Integer, cast, func, literal, null, select, text
+from sqlalchemy import Integer, cast, func, literal, null, select
 
 from admin.models import LiveSnapshot
 from booking.models import PLACE_HOLDING_STATES, Booking, BookingStatus, NoShow, NoShowKind, Ticket
@@ -32,9 +32,9 @@ STEP = timedelta(seconds=10)
 STEPS_PER_BUCKET = BUCKET // STEP
 #: How far back the gates' figures look.
 GATE_SPAN = timedelta(minutes=15)
-#: The advisory lock (with the day) of the request that works out the next live snapshot.
+#: The advisory lock (with the day) of the request that works out the next live snapshot: one at a time
+#: does, the others meanwhile show the last one.
 SNAPSHOT_LOCK = 0x6C697665  # "live"
-_TRY_SNAPSHOT_LOCK = text("SELECT pg_try_advisory_xact_lock(:lock, :day)")
 
 
 @dataclass(frozen=True)
@@ -156,9 +156,14 @@ def day_counts(
     stored = _readable(row.figures) if row is not None else None
     age = now - row.computed_at if row is not None else None
     usable = stored is not None and stored[0].origin == origin and age >= timedelta(0)
-    if usable and (age < timedelta(seconds=snapshot_age) or (age < timedelta(seconds=3 * snapshot_age)
-                                                              and not _may_refresh(day))):  # fmt: skip
-        return stored[1]  # fresh, or another worker is working out the next one
+    if usable and age < timedelta(seconds=snapshot_age):
+        return stored[1]
+    if (
+        usable
+        and age < timedelta(seconds=3 * snapshot_age)
+        and not db.try_transaction_lock(SNAPSHOT_LOCK, day.toordinal())
+    ):
+        return stored[1]  # another worker is working out the next one
     tally = stored[0] if usable else None
     if tally is None or not timedelta(0) <= now - tally.counted_at < timedelta(seconds=recount_seconds):
         tally = _full_count(day, now, origin, slot_ids)
@@ -267,15 +272,6 @@ def _step_number(origin: datetime):
     # SQLite's integer division truncates towards zero: shift to stay on the right step before the origin.
     step, shift = int(STEP.total_seconds()), 10**6
     return (seconds + shift * step) // step - shift
-
-
-def _may_refresh(day: date) -> bool:
-    """Whether this request may work out the next snapshot: on PostgreSQL one request at a time does (a
-    transaction lock, held until the snapshot is stored), the others meanwhile show the last one."""
-    session = db.session()
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    return bool(session.execute(_TRY_SNAPSHOT_LOCK, {"lock": SNAPSHOT_LOCK, "day": day.toordinal()}).scalar())
 
 
 def _store(day: date, now: datetime, figures: dict) -> None:

@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 
 from museum import db
 from museum.models import CachedAnswer
 
 #: The advisory lock (with the key's hash) of the worker computing an expired answer.
 ANSWER_LOCK = 0x616E7377  # "answ"
-_TRY_ANSWER_LOCK = text("SELECT pg_try_advisory_xact_lock(:lock, hashtext(:key))")
 
 
 def cached_answer(key: str, now: datetime, max_age: float, compute: Callable[[], bytes]) -> bytes:
@@ -33,18 +32,12 @@ def cached_answer(key: str, now: datetime, max_age: float, compute: Callable[[],
     age = now - row.stored_at if row is not None else None
     if age is not None and timedelta(0) <= age < timedelta(seconds=max_age):
         return row.body
-    if age is not None and timedelta(0) <= age < timedelta(seconds=3 * max_age) and not _may_compute(key):
+    recent = age is not None and timedelta(0) <= age < timedelta(seconds=3 * max_age)
+    if recent and not db.try_transaction_lock(ANSWER_LOCK, key):
         return row.body  # another worker is computing the next one
     body = compute()
     _store(key, now, body)
     return body
-
-
-def _may_compute(key: str) -> bool:
-    session = db.session()
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    return bool(session.execute(_TRY_ANSWER_LOCK, {"lock": ANSWER_LOCK, "key": key}).scalar())
 
 
 def forget_answers(prefix: str) -> None:

@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -183,6 +183,18 @@ def upsert_insert(db_session: Session, table):
 
     dialect = postgresql if db_session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+def try_transaction_lock(lock: int, key: int | str) -> bool:
+    """Whether this request's transaction now holds the advisory lock ``(lock, key)`` (a string key by its
+    hash), without waiting: held until the transaction ends, so one worker at a time does what it guards
+    while the others do something else. Always True on SQLite, whose writers take turns anyway."""
+    db_session = session()
+    if db_session.get_bind().dialect.name != "postgresql":
+        return True
+    second = "hashtext(:key)" if isinstance(key, str) else ":key"
+    held = db_session.execute(text(f"SELECT pg_try_advisory_xact_lock(:lock, {second})"), {"lock": lock, "key": key})
+    return bool(held.scalar())
 
 
 def close_session(_exc=None) -> None:
