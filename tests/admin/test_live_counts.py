@@ -30,6 +30,14 @@ def figures(now, snapshot_age: float, recount_seconds: float = 60):
     }
 
 
+def upload_entry(client, gate, code: str, scanned_at) -> None:
+    """A gate's offline admission of ``code`` at ``scanned_at``, uploaded now."""
+    entry = {"nonce": f"n-{code[-8:]}", "code": code, "direction": "in", "verdict": "admitted",
+             "scanned_at": scanned_at.isoformat(), "count": 1}  # fmt: skip
+    uploaded = client.post("/api/v1/gate/sync", json={"scans": [entry]}, headers=gate)
+    assert uploaded.status_code == 200, uploaded.get_json()
+
+
 def test_a_snapshot_brought_forward_scan_by_scan_equals_a_full_count_all_morning(app, client, frozen_time):
     frozen_time.move_to(at(8))
     slots = [make_slot(day=TODAY, start=f"{h:02d}:00", end=f"{h + 1:02d}:00", capacity=60) for h in (9, 10, 11)]
@@ -65,13 +73,7 @@ def test_an_offline_upload_of_earlier_entries_is_folded_into_its_own_quarter_hou
     with app.app_context():
         figures(at(9, 5), snapshot_age=5, recount_seconds=3600)  # the snapshot's full count
     frozen_time.move_to(at(9, 40))
-    uploaded = client.post(
-        "/api/v1/gate/sync",
-        json={"scans": [{"nonce": "n-1", "code": second, "direction": "in", "verdict": "admitted",
-                         "scanned_at": at(9, 10).isoformat(), "count": 1}]},
-        headers=gate,
-    )  # fmt: skip
-    assert uploaded.status_code == 200, uploaded.get_json()
+    upload_entry(client, gate, second, at(9, 10))
     with app.app_context():
         brought_forward = figures(at(9, 40), snapshot_age=5, recount_seconds=3600)
         assert brought_forward == figures(at(9, 40), snapshot_age=0)
@@ -118,13 +120,7 @@ def test_entries_a_device_timed_ahead_of_the_server_show_from_their_own_quarter_
     [code] = book(client, slot, (1,))
     gate = auth_headers(make_account(Role.GATE))
     frozen_time.move_to(at(9, 10))
-    uploaded = client.post(
-        "/api/v1/gate/sync",
-        json={"scans": [{"nonce": "n-1", "code": code, "direction": "in", "verdict": "admitted",
-                         "scanned_at": at(9, 16).isoformat(), "count": 1}]},
-        headers=gate,
-    )  # fmt: skip
-    assert uploaded.status_code == 200, uploaded.get_json()
+    upload_entry(client, gate, code, at(9, 16))
     with app.app_context():
         assert sum(figures(at(9, 10), snapshot_age=0)["arrivals"]) == 0
         assert figures(at(9, 16), snapshot_age=0)["arrivals"][2:4] == [0, 1]  # 09:00, 09:15 (08:30 first)

@@ -3,7 +3,6 @@ second; nothing is ever booked on what a cached answer said."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -15,15 +14,6 @@ from tests.conftest import TEST_SECRET
 from tests.helpers import TOMORROW, auth_headers, make_slot, make_visitor, visitor_json
 
 SLOTS = f"/api/v1/slots?date={TOMORROW.isoformat()}"
-
-
-@pytest.fixture
-def micro_cache(app, monkeypatch):
-    """The micro-cache on, as in production (tests/conftest.py turns it off), empty."""
-    monkeypatch.setitem(app.config, "MUSEUM", dataclasses.replace(app.config["MUSEUM"], PUBLIC_CACHE_SECONDS=1))
-    app.extensions["museum.public_cache"].clear()
-    yield
-    app.extensions["museum.public_cache"].clear()
 
 
 def available(answer) -> int:

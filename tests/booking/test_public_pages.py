@@ -9,7 +9,7 @@ from datetime import timedelta
 from museum.clock import utcnow
 from museum.display import TEXT_SIZE_COOKIE
 from tests.booking.test_pages import log_in, text_of
-from tests.booking.test_public_cache import book, micro_cache  # noqa: F401  (the fixture)
+from tests.booking.test_public_cache import book
 from tests.helpers import TOMORROW, make_slot, make_visitor
 
 HOME = f"/?date={TOMORROW.isoformat()}"
@@ -33,9 +33,7 @@ def test_the_home_page_without_a_session_sets_no_cookie_and_is_cacheable_with_30
 
 
 def test_each_language_and_text_size_is_kept_apart_and_a_cached_page_is_at_most_a_second_old(
-    client,
-    frozen_time,
-    micro_cache,  # noqa: F811
+    client, frozen_time, micro_cache
 ):
     slot = make_slot(day=TOMORROW, capacity=10)
     english = client.get(HOME, headers={"Accept-Language": "en"})
@@ -51,7 +49,7 @@ def test_each_language_and_text_size_is_kept_apart_and_a_cached_page_is_at_most_
     assert places_left(client.get(HOME, headers={"Accept-Language": "en"})) != places_left(english)
 
 
-def test_a_logged_in_visitors_home_page_is_their_own_and_never_shared(client, micro_cache):  # noqa: F811
+def test_a_logged_in_visitors_home_page_is_their_own_and_never_shared(client, micro_cache):
     make_slot(day=TOMORROW, capacity=10)
     anonymous = client.get(HOME, headers={"Accept-Language": "en"})
     visitor = make_visitor()
