@@ -8,7 +8,7 @@ How it runs (the given database's schema is replaced):
    b. gunicorn alone, the app's micro-cache on (the default, 1 s);
    c. through nginx (deploy/nginx/museum.conf with this run's ports) in front of b;
    d. conditional requests (If-None-Match) through gunicorn alone: 304s.
-   and prints requests/s, p50/p99 and how many answers were not 200/304.
+   and prints requests/s, p50/p99 and the errors (answers of 400 and above, failed connections).
 Everything stops by itself (gunicorn and nginx run under `timeout`).
 
     python bench/availability.py --db postgresql://postgres@127.0.0.1:5432/museum_bench
@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from datetime import timedelta
@@ -29,23 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_env, gunicorn, reset_database
+from bench.common import Wrk, bench_env, gunicorn, reset_database
 from bench.nginx import nginx_binary, running_nginx
-
-WRK_SCRIPT = """
-local etag = os.getenv("BENCH_ETAG")
-if etag and etag ~= "" then wrk.headers["If-None-Match"] = etag end
-local bad = 0
-response = function(status, headers, body)
-  if status ~= 200 and status ~= 304 then bad = bad + 1 end
-end
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %.0f %.3f %.3f %d\\n", summary.requests,
-    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
-    latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + summary.errors.read
-    + summary.errors.write + summary.errors.timeout))
-end
-"""
 
 
 def prepare(database_url: str) -> str:
@@ -78,22 +61,7 @@ def prepare(database_url: str) -> str:
 
 
 def wrk(port: int, path: str, connections: int, seconds: int, etag: str = "") -> str:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT)
-    try:
-        output = subprocess.run(
-            ["timeout", str(seconds + 30), "wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s",
-             "--latency", "-s", script.name, f"http://127.0.0.1:{port}{path}"],
-            capture_output=True, text=True, env={**os.environ, "BENCH_ETAG": etag}, check=True,
-        ).stdout  # fmt: skip
-    finally:
-        os.unlink(script.name)
-    found = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)", output)
-    if found is None:
-        raise RuntimeError(output)
-    total, per_second, p50, p99, errors = found.groups()
-    figures = f"{int(per_second):,} requests/s, p50 {float(p50):.1f} ms, p99 {float(p99):.1f} ms"
-    return f"{figures} ({total} requests, {errors} errors)"
+    return str(Wrk(port, path, connections, seconds, etag=etag).figures())
 
 
 def first_etag(port: int, path: str) -> str:

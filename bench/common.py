@@ -357,9 +357,12 @@ def _machine_busy() -> float:
 
 
 #: wrk's script: each connection waits ``BENCH_PACE_MS`` (give or take 15%) before each request when that
-#: is set (a visitor polling at a pace), and the summary comes out on one line.
+#: is set (a visitor polling at a pace), asks with ``If-None-Match: BENCH_ETAG`` when that is set (a poll
+#: the answer has not changed for: 304), and the summary comes out on one line.
 WRK_SCRIPT = """
 local pace = tonumber(os.getenv("BENCH_PACE_MS") or "")
+local etag = os.getenv("BENCH_ETAG")
+if etag and etag ~= "" then wrk.headers["If-None-Match"] = etag end
 local threads = 0
 setup = function(thread) threads = threads + 1; thread:set("number", threads) end
 init = function(args) math.randomseed(os.time() * 10 + (number or 0)) end
@@ -391,16 +394,19 @@ class WrkFigures:
 
 class Wrk:
     """wrk (Debian's package) asking for one path on 127.0.0.1 from ``connections`` keep-alive connections
-    for ``seconds``, in the background: as fast as it can, or each connection once every ``pace_ms``.
+    for ``seconds``, in the background: as fast as it can, or each connection once every ``pace_ms``; with
+    ``etag``, as a conditional request.
     Stopped by ``timeout`` if it overruns; :meth:`figures` waits for it."""
 
-    def __init__(self, port: int, path: str, connections: int, seconds: int, pace_ms: int | None = None):
+    def __init__(
+        self, port: int, path: str, connections: int, seconds: int, pace_ms: int | None = None, etag: str = ""
+    ):
         self._folder = tempfile.TemporaryDirectory(prefix="museum-wrk-")
         script = Path(self._folder.name) / "bench.lua"
         script.write_text(WRK_SCRIPT)
         command = ["timeout", str(seconds + 30), "wrk", "-t", "2", "-c", str(max(2, connections)), "-d",
                    f"{seconds}s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}{path}"]  # fmt: skip
-        environment = {**os.environ, **({"BENCH_PACE_MS": str(pace_ms)} if pace_ms else {})}
+        environment = {**os.environ, "BENCH_ETAG": etag, **({"BENCH_PACE_MS": str(pace_ms)} if pace_ms else {})}
         self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                          env=environment)  # fmt: skip
 
