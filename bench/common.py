@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -209,12 +209,16 @@ class CpuUse:
 
 
 @dataclass(frozen=True)
-class _CpuSnapshot:
+class CpuReading:
+    """The CPU seconds used so far, by who used them (see :func:`cpu_meter`), and when it was read."""
+
     app: float
     database: float | None
     own_backends: dict[int, float]
     client: float
     machine: float
+    taken_at: float
+    on_sqlite: bool
 
 
 @contextmanager
@@ -228,12 +232,25 @@ def measure_cpu(server_pid: int, database_url: str) -> Iterator[CpuUse]:
     reaped: a worker or backend that ends during the block is still counted, in its parent's total.
     PostgreSQL's processes are the postmaster (the parent of a backend of ours) and everything under it."""
     use = CpuUse(on_sqlite=database_url.startswith("sqlite"))
-    with _postgres_connection(None if use.on_sqlite else database_url) as connection:
-        before = _cpu_snapshot(server_pid, connection)
-        started = time.perf_counter()
+    with cpu_meter(server_pid, database_url) as read:
+        before = read()
         yield use
-        use.wall = time.perf_counter() - started
-        after = _cpu_snapshot(server_pid, connection)
+        after = read()
+    vars(use).update(vars(cpu_between(before, after)))  # the yielded object, filled in now
+
+
+@contextmanager
+def cpu_meter(server_pid: int, database_url: str) -> Iterator[Callable[[], CpuReading]]:
+    """A reader of the CPU used so far (as :func:`measure_cpu` counts it), for phases that want readings
+    in between: :func:`cpu_between` of two readings is what was spent between them."""
+    on_sqlite = database_url.startswith("sqlite")
+    with _postgres_connection(None if on_sqlite else database_url) as connection:
+        yield lambda: _cpu_reading(server_pid, connection, on_sqlite)
+
+
+def cpu_between(before: CpuReading, after: CpuReading) -> CpuUse:
+    """What was spent between two readings of :func:`cpu_meter`."""
+    use = CpuUse(on_sqlite=before.on_sqlite, wall=after.taken_at - before.taken_at)
     use.app = after.app - before.app
     use.client = after.client - before.client
     use.machine = after.machine - before.machine
@@ -242,6 +259,7 @@ def measure_cpu(server_pid: int, database_url: str) -> Iterator[CpuUse]:
         use.database_own = sum(
             seconds - before.own_backends.get(pid, 0.0) for pid, seconds in after.own_backends.items()
         )
+    return use
 
 
 def describe_cpu(use: CpuUse, count: int, per: str = "request") -> str:
@@ -288,7 +306,7 @@ def _postgres_connection(database_url: str | None):
         engine.dispose()
 
 
-def _cpu_snapshot(server_pid: int, connection) -> _CpuSnapshot:
+def _cpu_reading(server_pid: int, connection, on_sqlite: bool) -> CpuReading:
     backends = None if connection is None else _backends(connection)
     processes = _process_times()
     database, own_backends = None, {}
@@ -298,7 +316,9 @@ def _cpu_snapshot(server_pid: int, connection) -> _CpuSnapshot:
         own_backends = {pid: processes[pid][1] for pid in others if pid in processes}
     server = _tree(processes, server_pid)
     client = _seconds(processes, _tree(processes, os.getpid()) - server)
-    return _CpuSnapshot(_seconds(processes, server), database, own_backends, client, _machine_busy())
+    return CpuReading(
+        _seconds(processes, server), database, own_backends, client, _machine_busy(), time.perf_counter(), on_sqlite
+    )
 
 
 _OTHER_BACKENDS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"

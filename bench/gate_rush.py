@@ -38,6 +38,7 @@ from collections import Counter
 from datetime import time as time_of_day
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -110,15 +111,28 @@ def prepare(database_url: str, tickets: int, scanners: int) -> tuple[list[str], 
     return codes, tokens
 
 
+class ScanResult(NamedTuple):
+    """One scan as its scanner saw it: how long it took, its verdict's reason (or ``http <status>``), whether
+    it re-scanned an admitted code, when it was answered (``time.monotonic()``, the same clock in every
+    process of the machine) and which scanner sent it."""
+
+    latency: float
+    outcome: str
+    duplicate: bool
+    answered_at: float
+    scanner: str
+
+
 def run_scanner_group(
     port: int, work: list[tuple[str, list[str]]], warm_up: bool = False, round_name: str = ""
-) -> list[tuple[float, str, bool]]:
+) -> list[ScanResult]:
     """One process: a thread per scanner; each scans its codes, re-scanning 10% of them later. Nonces are
     unique per round (``round_name``), as a device's own counter never repeats."""
-    results: list[tuple[float, str, bool]] = []
+    results: list[ScanResult] = []
     lock = threading.Lock()
 
     def scanner(token: str, codes: list[str]):
+        name = f"{os.getpid()}-{threading.get_ident()}"
         rng = random.Random(token)
         nonce_prefix = ("warm-up" if warm_up else "rush") + round_name
         duplicates = rng.sample(codes, len(codes) // 10)
@@ -133,7 +147,7 @@ def run_scanner_group(
                                      {"Authorization": f"Bearer {token}"})  # fmt: skip
             elapsed = time.perf_counter() - started
             outcome = answer.get("reason") or answer.get("verdict") if status == 200 else f"http {status}"
-            local.append((elapsed, outcome, duplicate))
+            local.append(ScanResult(elapsed, outcome, duplicate, time.monotonic(), name))
         with lock:
             results.extend(local)
 
@@ -170,12 +184,12 @@ def main() -> None:
                 results = in_processes(run_scanner_group, [(server.port, group) for group in groups])
                 elapsed = time.perf_counter() - started
 
-    firsts = Counter(outcome for _, outcome, duplicate in results if not duplicate)
-    repeats = Counter(outcome for _, outcome, duplicate in results if duplicate)
+    firsts = Counter(scan.outcome for scan in results if not scan.duplicate)
+    repeats = Counter(scan.outcome for scan in results if scan.duplicate)
     print(f"gate rush on {'SQLite' if args.db == 'sqlite' else 'PostgreSQL'}: gunicorn -w {args.workers}, "
           f"{args.scanners} scanners, {args.tickets} tickets + {sum(repeats.values())} duplicate scans")  # fmt: skip
     print(f"  scans: {len(results)} in {elapsed:.2f} s ({len(results) / elapsed:.0f} scans/s)")
-    print(f"  latency: {describe_latencies([latency for latency, _, _ in results])}")
+    print(f"  latency: {describe_latencies([scan.latency for scan in results])}")
     print(f"  first scans: {dict(firsts)}")
     print(f"  duplicate scans: {dict(repeats)}")
     admitted_ok = firsts.get("admitted", 0) == args.tickets and repeats.get("admitted", 0) == 0

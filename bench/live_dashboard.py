@@ -8,11 +8,18 @@ How it runs (PostgreSQL; the given database's schema is replaced):
 2. Starts gunicorn with 4 sync workers on 127.0.0.1 and asks `/api/v1/ops/live` and
    `/api/v1/admin/dashboard` one request at a time (after a warm-up), printing p50/p99/max: once with
    every answer worked out afresh (MUSEUM_LIVE_ANSWER_SECONDS=0), once as served (shared for a second).
-3. Runs the gate rush of bench/gate_rush.py (16 scanners, 10% duplicate scans) on the same database in
-   eight rounds (without, with, with, without, twice), with 20 dashboards polling `/api/v1/admin/dashboard`
-   every 3 s (the page's rate) from another process, and prints scans/s of each round with its CPU per scan
-   (the app, PostgreSQL, and the clients: the scanners and, in the rounds with them, the dashboards' poller),
-   the mean of each kind and the change.
+3. Runs the gate rush of bench/gate_rush.py (16 scanners, 40,000 tickets and 10% duplicate scans) on the
+   same database, with 20 dashboards polling `/api/v1/admin/dashboard` every 3 s (the page's rate, staggered)
+   from another process in every other turn of 6 s. Each scan's answer is timed, so each turn's scans/s is
+   known, and the CPU is read at every turn's end. Prints each turn's scans/s and CPU per scan (the app,
+   PostgreSQL, and the clients: the scanners, and the dashboards' poller), those of the turns with and
+   without dashboards, and the change: over all the turns, and the median of each turn with them against
+   the mean of the two beside it. Turns this short, in one rush, put this machine's own swings (seen here:
+   its speed halving and recovering within minutes) on both kinds alike, where whole rounds of each, a
+   minute apart, differed by more than the figure sought. The first turn (the scanners starting) and the
+   last ones (some scanners done) are left out. The snapshot's full count (every 60 s) is asked for only in
+   turns with dashboards, so those turns carry about twice their share of it: the figure errs on the high
+   side.
 Everything stops by itself (gunicorn runs under `timeout`). The day's windows run from 08:00 to 20:00 and the
 scans lie in the three hours before now: run it when the museum's clock says late morning or afternoon, or
 set MUSEUM_TIMEZONE to a zone where it does (the whole run, server included, uses it).
@@ -24,6 +31,7 @@ set MUSEUM_TIMEZONE to a zone where it does (the whole run, server included, use
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing
 import os
 import statistics
@@ -31,19 +39,22 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
+    CpuUse,
     Server,
     bench_env,
+    cpu_between,
+    cpu_meter,
     describe_cpu,
     describe_latencies,
     gunicorn,
     gunicorn_server,
     in_processes,
-    measure_cpu,
     request,
     reset_database,
 )
@@ -51,6 +62,8 @@ from bench.gate_rush import _scanner_groups, prepare, run_scanner_group
 
 #: The page asks for new figures this often (admin/dashboard_views.py POLL_SECONDS).
 POLL_SECONDS = 3
+#: Through the gate rush the dashboards poll in every other turn this long (each polls twice a turn).
+TURN_SECONDS = 6
 
 SEED = """
 WITH windows AS (
@@ -176,21 +189,23 @@ def timed_reads(port: int, token: str, path: str, count: int) -> list[float]:
     return latencies
 
 
-def poll_dashboards(port: int, token: str, dashboards: int, stop, answers) -> None:
-    """``dashboards`` pages, each asking for the dashboard's data every POLL_SECONDS, staggered."""
+def poll_dashboards(port: int, token: str, dashboards: int, stop, answers, started_at: float) -> None:
+    """``dashboards`` pages, each asking for the dashboard's data every POLL_SECONDS (staggered), in the
+    turns that are on: the odd ones, counted in TURN_SECONDS from ``started_at`` (a ``time.monotonic()``)."""
     headers = {"Authorization": f"Bearer {token}"}
     latencies: list[float] = []
 
     def page(offset: float) -> None:
-        if stop.wait(offset):
-            return
-        while not stop.is_set():
-            started = time.perf_counter()
-            status, _ = request("127.0.0.1", port, "GET", "/api/v1/admin/dashboard", headers=headers)
-            latencies.append(time.perf_counter() - started)
-            with answers.get_lock():
-                answers.value += 1 if status == 200 else 0
-            stop.wait(POLL_SECONDS)
+        poll_at = started_at + offset
+        while not stop.wait(max(0.0, poll_at - time.monotonic())):
+            if turn_of(poll_at, started_at) % 2 == 1:
+                began = time.perf_counter()
+                status, _ = request("127.0.0.1", port, "GET", "/api/v1/admin/dashboard", headers=headers)
+                latencies.append(time.perf_counter() - began)
+                with answers.get_lock():
+                    answers.value += 1 if status == 200 else 0
+            while poll_at <= time.monotonic():  # a page asks again a while after its last answer came
+                poll_at += POLL_SECONDS
 
     threads = [threading.Thread(target=page, args=(POLL_SECONDS * n / dashboards,)) for n in range(dashboards)]
     for thread in threads:
@@ -198,24 +213,108 @@ def poll_dashboards(port: int, token: str, dashboards: int, stop, answers) -> No
     for thread in threads:
         thread.join()
     if latencies:
-        print(f"    dashboards' requests during the rush: {describe_latencies(latencies)}", flush=True)
+        print(f"  the dashboards' requests during the rush: {describe_latencies(latencies)}", flush=True)
 
 
-def gate_round(
-    server: Server, database_url: str, tokens: list[str], codes: list[str], warm_up: list[str], name: str
-) -> tuple[float, str]:
-    """One gate rush: scans/s, and the CPU per scan of the app, PostgreSQL and the clients (the dashboards'
-    poller, a child of this process, among them)."""
-    port = server.port
-    in_processes(run_scanner_group, [(port, group, True, name) for group in _scanner_groups(tokens, warm_up)])
-    with measure_cpu(server.pid, database_url) as cpu:
-        started = time.perf_counter()
-        groups = _scanner_groups(tokens, codes)
-        results = in_processes(run_scanner_group, [(port, group, False, name) for group in groups])
-        elapsed = time.perf_counter() - started
-    admitted = sum(1 for _, outcome, duplicate in results if outcome == "admitted" and not duplicate)
+def turn_of(moment: float, started_at: float) -> int:
+    return int((moment - started_at) // TURN_SECONDS)
+
+
+@dataclass
+class Turn:
+    """One turn of the rush: its scans and the CPU spent meanwhile."""
+
+    number: int
+    scans: int = 0
+    cpu: CpuUse | None = None
+
+    @property
+    def dashboards(self) -> bool:
+        return self.number % 2 == 1
+
+    @property
+    def speed(self) -> float:
+        return self.scans / TURN_SECONDS
+
+
+def interleaved_rush(
+    server: Server, database_url: str, tokens: list[str], codes: list[str], warm_up: list[str], args
+) -> list[Turn]:
+    """One long gate rush, the dashboards polling in every other turn; the whole turns in which every
+    scanner was still scanning (the first one left out: the scanners are starting), with their scans and
+    CPU."""
+    in_processes(run_scanner_group, [(server.port, group, True, "") for group in _scanner_groups(tokens, warm_up)])
+    stop, answers = multiprocessing.Event(), multiprocessing.Value("i", 0)
+    readings: list = []
+    with cpu_meter(server.pid, database_url) as read_cpu:
+        started_at = time.monotonic()
+        polling = (server.port, args.ops_token, args.dashboards, stop, answers, started_at)
+        poller = multiprocessing.Process(target=poll_dashboards, args=polling)
+        poller.start()
+        sampler = threading.Thread(target=_read_cpu_each_turn, args=(read_cpu, started_at, stop, readings))
+        sampler.start()
+        results = in_processes(run_scanner_group, [(server.port, group) for group in _scanner_groups(tokens, codes)])
+        stop.set()
+        poller.join(timeout=30)
+        sampler.join()
+    admitted = sum(1 for scan in results if scan.outcome == "admitted" and not scan.duplicate)
     assert admitted == len(codes), (admitted, len(codes))
-    return len(results) / elapsed, describe_cpu(cpu, len(results), "scan")
+    print(f"  {len(results)} scans, {answers.value} dashboard answers")
+    last_answers: dict[str, float] = {}
+    for scan in results:
+        last_answers[scan.scanner] = max(scan.answered_at, last_answers.get(scan.scanner, 0.0))
+    whole = turn_of(min(last_answers.values()), started_at)  # the turns before it ended for every scanner
+    turns = [Turn(number) for number in range(whole)]
+    for scan in results:
+        number = turn_of(scan.answered_at, started_at)
+        if number < whole:
+            turns[number].scans += 1
+    for turn, (before, after) in zip(turns, itertools.pairwise(readings), strict=False):
+        turn.cpu = cpu_between(before, after)
+    return turns[1:]
+
+
+def _read_cpu_each_turn(read_cpu, started_at: float, stop, readings: list) -> None:
+    moment = started_at
+    while True:
+        time.sleep(max(0.0, moment - time.monotonic()))
+        readings.append(read_cpu())
+        if stop.is_set():
+            return
+        moment += TURN_SECONDS
+
+
+def report(turns: list[Turn], dashboards: int) -> None:
+    """Each turn, then scans/s and CPU per scan with the dashboards and without, and the change (over all
+    turns, and each turn with dashboards against the mean of the turns on either side of it)."""
+    for turn in turns:
+        kind = f"with {dashboards} dashboards" if turn.dashboards else "without"
+        cpu = describe_cpu(turn.cpu, turn.scans, "scan") if turn.cpu else "CPU not read"
+        print(f"  turn {turn.number:2} {kind:16} {turn.speed:5.0f} scans/s; {cpu}")
+    with_, without = [t for t in turns if t.dashboards], [t for t in turns if not t.dashboards]
+    if not with_ or not without:
+        print("too few turns to compare: scan more tickets (--tickets)")
+        return
+    for kind, group in (("without dashboards", without), (f"with {dashboards} dashboards", with_)):
+        scans = sum(turn.scans for turn in group)
+        spent = [turn.cpu for turn in group if turn.cpu]
+        app, database = (1000 * sum(cpu.app for cpu in spent) / scans,
+                         1000 * sum(cpu.database or 0.0 for cpu in spent) / scans)  # fmt: skip
+        print(f"{kind}: {scans / (len(group) * TURN_SECONDS):.0f} scans/s over {len(group)} turns; "
+              f"CPU per scan: app {app:.2f} ms, PostgreSQL {database:.2f} ms")  # fmt: skip
+    speed_with = sum(t.scans for t in with_) / len(with_)
+    speed_without = sum(t.scans for t in without) / len(without)
+    by_neighbours = [
+        100 * (turns[i].scans / ((turns[i - 1].scans + turns[i + 1].scans) / 2) - 1)
+        for i in range(1, len(turns) - 1)
+        if turns[i].dashboards
+    ]
+    change = 100 * (speed_with / speed_without - 1)
+    print(f"gate rush with {dashboards} dashboards against without: change {change:+.1f}%")
+    if by_neighbours:
+        low, middle, high = min(by_neighbours), statistics.median(by_neighbours), max(by_neighbours)
+        print(f"  each turn with them against the two beside it: median {middle:+.1f}%, "
+              f"from {low:+.1f}% to {high:+.1f}% over {len(by_neighbours)} turns")  # fmt: skip
 
 
 def main() -> None:
@@ -226,52 +325,26 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="timed reads of each endpoint")
     parser.add_argument("--dashboards", type=int, default=20)
     parser.add_argument("--scanners", type=int, default=16)
-    parser.add_argument("--tickets", type=int, default=6000, help="tickets scanned per gate round")
-    parser.add_argument(
-        "--round-pairs", type=int, default=2, help="sets of 4 gate rounds: without, with, with, without"
-    )
-    parser.add_argument("--max-seconds", type=int, default=600, help="gunicorn is stopped after this long")
+    parser.add_argument("--tickets", type=int, default=40_000, help="tickets scanned in the gate rush")
+    parser.add_argument("--max-seconds", type=int, default=900, help="gunicorn is stopped after this long")
     args = parser.parse_args()
 
-    # ABBA order, so that the slow drift of a growing database weighs on both kinds alike
-    rounds = ("without", "with", "with", "without") * args.round_pairs
     warm = args.scanners * 10
     with tempfile.TemporaryDirectory() as tmp:
         database_url = reset_database(args.db, Path(tmp))
-        ops_token = seed(database_url, args.bookings, args.scans)
-        codes, tokens = prepare(database_url, (args.tickets + warm) * len(rounds), args.scanners)
+        args.ops_token = seed(database_url, args.bookings, args.scans)
+        codes, tokens = prepare(database_url, args.tickets + warm, args.scanners)
         for shared, env in (("worked out on every request", {"MUSEUM_LIVE_ANSWER_SECONDS": "0"}),
                             ("shared for a second (the default)", {})):  # fmt: skip
             with gunicorn(database_url, 4, args.max_seconds, env) as port:
                 print(f"reads, one at a time, gunicorn -w 4, answers {shared}:")
                 for path in ("/api/v1/ops/live", "/api/v1/admin/dashboard"):
-                    print(f"  GET {path}: {describe_latencies(timed_reads(port, ops_token, path, args.requests))}")
+                    print(f"  GET {path}: {describe_latencies(timed_reads(port, args.ops_token, path, args.requests))}")
+        print(f"gate rush: {args.scanners} scanners, {args.tickets} tickets and 10% duplicates, the dashboards "
+              f"polling in every other turn of {TURN_SECONDS} s:")  # fmt: skip
         with gunicorn_server(database_url, 4, args.max_seconds) as server:
-            port = server.port
-            speeds: dict[str, list[float]] = {"without": [], "with": []}
-            per_round = args.tickets + warm
-            for index, kind in enumerate(rounds):
-                batch = codes[index * per_round : (index + 1) * per_round]
-                stop, answers = multiprocessing.Event(), multiprocessing.Value("i", 0)
-                poller = None
-                if kind == "with":
-                    polling = (port, ops_token, args.dashboards, stop, answers)
-                    poller = multiprocessing.Process(target=poll_dashboards, args=polling)
-                    poller.start()
-                    time.sleep(POLL_SECONDS)  # every dashboard is polling before the gates start
-                speed, cpu = gate_round(server, database_url, tokens, batch[: args.tickets], batch[args.tickets :],
-                                        f"-{index}")  # fmt: skip
-                stop.set()
-                if poller is not None:
-                    poller.join(timeout=30)
-                speeds[kind].append(speed)
-                polls = f", {answers.value} dashboard answers" if kind == "with" else ""
-                print(f"  gate round {index + 1} {kind} {args.dashboards} dashboards: {speed:.0f} scans/s{polls}")
-                print(f"    {cpu}")
-    without, with_ = statistics.fmean(speeds["without"]), statistics.fmean(speeds["with"])
-    print(f"gate rush ({args.scanners} scanners, {args.tickets} tickets + 10% duplicates per round): "
-          f"{without:.0f} scans/s without dashboards, {with_:.0f} with {args.dashboards}; "
-          f"change {100 * (with_ - without) / without:+.1f}%")  # fmt: skip
+            turns = interleaved_rush(server, database_url, tokens, codes[: args.tickets], codes[args.tickets :], args)
+    report(turns, args.dashboards)
 
 
 if __name__ == "__main__":

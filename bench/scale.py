@@ -187,8 +187,8 @@ def admit(port: int, today: Today, args, half: int) -> Figures:
     groups = gate_rush._scanner_groups(today.device_tokens, codes)
     started = time.perf_counter()
     results = in_processes(gate_rush.run_scanner_group, [(port, group, False, f"-{half}") for group in groups])
-    return Figures(len(results), time.perf_counter() - started, [latency for latency, _, _ in results],
-                   Counter(outcome for _, outcome, _ in results))  # fmt: skip
+    return Figures(len(results), time.perf_counter() - started, [scan.latency for scan in results],
+                   Counter(scan.outcome for scan in results))  # fmt: skip
 
 
 def warm_up_scanning(port: int, today: Today) -> None:
