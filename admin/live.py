@@ -126,7 +126,7 @@ def read_live_figures(
     tz: ZoneInfo,
     early_entry: timedelta = timedelta(0),
     snapshot_age: float = 0,
-    recount_seconds: float = 60,
+    recount_seconds: float = 600,
 ) -> LiveFigures:
     """Everything the dashboard shows for ``day`` as of ``now``; arrivals are counted from ``early_entry``
     before the first window (gates admit that early). The aggregates over the whole day (each window's

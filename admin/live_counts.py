@@ -4,11 +4,14 @@ each gate's last minutes), kept up to date by folding in only the scans since th
 Counted in full they read every ticket of the day's windows and every scan since the first window: on a
 summer day with tens of thousands of each, a few hundred milliseconds of the database the gates are using.
 So the dashboards share a snapshot, and bringing it forward reads only the scans that are new since (by id,
-through the primary key: seconds of scans, not hours), grouped into 10-second steps per gate. A scan is
-folded in one round after it was first seen, when it and every scan before it have been committed; the
-newest ones are counted on top each time and not stored. Every ``recount_seconds`` the snapshot is counted
-afresh, which also takes in what folding cannot: no-shows marked by the scheduler, and a re-entry (where
-re-entry is allowed), which folding counts as an admission.
+through the primary key: seconds of scans, not hours), grouped into 10-second steps per gate, and the day's
+no-shows (a few rows, through their day's index and the no-show bookings' own). A scan is folded in one
+round after it was first seen, when it and every scan before it have been committed; the newest ones are
+counted on top each time and not stored. A window's admitted counts a scan's people only where they are
+the ticket's first entries (a re-entry, where re-entry is allowed, lets in people admitted before), as the
+ticket's own count does. Every ``recount_seconds`` the snapshot is counted afresh from the tickets, which
+also mends what folding can miss: a scan whose transaction took longer than a round to commit, or two gates
+scanning one group's ticket at the same moment, each reading it before the other's entry.
 """
 
 from __future__ import annotations
@@ -95,9 +98,10 @@ class Tally:
         return (moment - self.origin) // STEP
 
     def add(self, rows, slot_ids: set[int] | None) -> None:
-        """Add scans grouped by (gate, step, direction, verdict, reason, window, without conflict) with their
-        people and number; the windows' admitted too unless ``slot_ids`` is None (counted from the tickets)."""
-        for gate_id, step, direction, verdict, reason, slot_id, clean, people, number in rows:
+        """Add scans grouped by (gate, step, direction, verdict, reason, window, without conflict, first
+        entries) with their people and number; the windows' admitted too unless ``slot_ids`` is None (counted
+        from the tickets)."""
+        for gate_id, step, direction, verdict, reason, slot_id, clean, first, people, number in rows:
             step, people = int(step), int(people or 0)
             counts = self.steps.setdefault(gate_id, {}).setdefault(step, [0, 0, {}])
             if verdict == Verdict.ADMITTED and direction == Direction.IN:
@@ -105,7 +109,7 @@ class Tally:
                 if step >= 0:
                     quarter = step // STEPS_PER_BUCKET
                     self.quarters[quarter] = self.quarters.get(quarter, 0) + people
-                if slot_ids is not None and clean and slot_id in slot_ids:
+                if slot_ids is not None and clean and first and slot_id in slot_ids:
                     self.admitted[slot_id] = self.admitted.get(slot_id, 0) + people
             elif verdict == Verdict.REFUSED:
                 reason = reason or "unknown"
@@ -169,6 +173,7 @@ def day_counts(
         tally = _full_count(day, now, origin, slot_ids)
     else:
         _bring_forward(tally, now, slot_ids)
+        tally.no_shows = _no_shows(day, slot_ids)  # marked by the no-show job every few minutes
     counted = _with_newest(tally, slot_ids).counted(now, quarters)
     _store(day, now, {"tally": tally.as_json(), "shown": _counted_json(counted)})
     return counted
@@ -222,19 +227,31 @@ def _with_newest(tally: Tally, slot_ids: list[int]) -> Tally:
 
 
 def _grouped_scans(origin: datetime, by_window: bool = True):
-    """Scans grouped by gate, 10-second step from ``origin``, direction, verdict, reason, window (None
-    unless ``by_window``: the full count takes the windows' figures from their tickets, and joining a day's
-    scans to their tickets and bookings would double its cost) and whether without conflict, with their
-    people and number."""
+    """Scans grouped by gate, 10-second step from ``origin``, direction, verdict, reason, window and whether
+    their people are the ticket's first entries (both None unless ``by_window``: the full count takes the
+    windows' figures from their tickets, and joining a day's scans to their tickets and bookings would
+    double its cost) and whether without conflict, with their people and number. A scan's people are first
+    entries when they fit into the party beside those admitted before it: a re-entry's do not (its ticket
+    had no room left for them, which is why it was one)."""
     step = _step_number(origin).label("step")
     clean = Scan.conflict.is_(None).label("clean")
-    window = Booking.slot_id if by_window else null().label("slot_id")
-    query = select(Scan.gate_id, step, Scan.direction, Scan.verdict, Scan.reason, window, clean,
+    if by_window:
+        window = Booking.slot_id
+        first = (Scan.already_admitted + Scan.count <= Ticket.party_size).label("first")
+    else:
+        window, first = null().label("slot_id"), null().label("first")
+    query = select(Scan.gate_id, step, Scan.direction, Scan.verdict, Scan.reason, window, clean, first,
                    func.sum(Scan.count), func.count(Scan.id))  # fmt: skip
     if by_window:
         query = query.outerjoin(Ticket, Ticket.id == Scan.ticket_id).outerjoin(Booking, Booking.id == Ticket.booking_id)
     return query.group_by(
-        Scan.gate_id, "step", Scan.direction, Scan.verdict, Scan.reason, "clean", *([window] if by_window else [])
+        Scan.gate_id,
+        "step",
+        Scan.direction,
+        Scan.verdict,
+        Scan.reason,
+        "clean",
+        *([window, first] if by_window else []),
     )
 
 
@@ -247,10 +264,12 @@ def _no_shows(day: date, slot_ids: list[int]) -> dict[int, int]:
         .where(Booking.slot_id.in_(slot_ids), NoShow.kind == NoShowKind.ABSENT, NoShow.visit_date == day)
         .group_by(Booking.slot_id)
     ).all()
-    # A group nobody of came to has no per-person rows: its whole party is absent.
+    # A group nobody of came to has no per-person rows: its whole party is absent. The status is written
+    # into the statement, so that PostgreSQL's plan can take the no-show bookings' own index.
+    no_show = literal(BookingStatus.NO_SHOW.value, literal_execute=True)
     absent_groups = session.execute(
         select(Booking.slot_id, func.sum(Booking.party_size))
-        .where(Booking.slot_id.in_(slot_ids), Booking.status == BookingStatus.NO_SHOW)
+        .where(Booking.slot_id.in_(slot_ids), Booking.status == no_show)
         .where(Booking.pool_kind == PoolKind.GROUP)
         .group_by(Booking.slot_id)
     ).all()

@@ -75,8 +75,9 @@ class Settings:
     #: tickets and scans) are brought forward by the newest scans at most this often, by one worker for all
     #: (0: counted afresh on every request). Inside now and the alerts are always read afresh.
     LIVE_SNAPSHOT_SECONDS: int = 5
-    #: ... and counted afresh from all the day's tickets and scans this often.
-    LIVE_RECOUNT_SECONDS: int = 60
+    #: ... and counted afresh from all the day's tickets and scans this often (what folding can miss: a scan
+    #: that took longer than a round to commit, two gates admitting one group's ticket at the same moment).
+    LIVE_RECOUNT_SECONDS: int = 600
     #: The live answers (`/ops/live`, the dashboard's data) are shared by all workers for this long, so
     #: that many screens polling cost about one computation a second (0: computed on every request).
     LIVE_ANSWER_SECONDS: int = 1
