@@ -17,9 +17,9 @@ How it runs (PostgreSQL; the given database's schema is replaced):
    the mean of the two beside it. Turns this short, in one rush, put this machine's own swings (seen here:
    its speed halving and recovering within minutes) on both kinds alike, where whole rounds of each, a
    minute apart, differed by more than the figure sought. The first turn (the scanners starting) and the
-   last ones (some scanners done) are left out. The snapshot's full count (every 60 s) is asked for only in
-   turns with dashboards, so those turns carry about twice their share of it: the figure errs on the high
-   side.
+   last ones (some scanners done) are left out. The snapshot's full count (every 600 s, the default) is asked
+   for only in turns with dashboards, so those turns carry about twice their share of it: the figure errs
+   on the high side.
 Everything stops by itself (gunicorn runs under `timeout`). The day's windows run from 08:00 to 20:00 and the
 scans lie in the three hours before now: run it when the museum's clock says late morning or afternoon, or
 set MUSEUM_TIMEZONE to a zone where it does (the whole run, server included, uses it).
