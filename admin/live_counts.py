@@ -175,7 +175,8 @@ def day_counts(
         _bring_forward(tally, now, slot_ids)
         tally.no_shows = _no_shows(day, slot_ids)  # marked by the no-show job every few minutes
     counted = _with_newest(tally, slot_ids).counted(now, quarters)
-    _store(day, now, {"tally": tally.as_json(), "shown": _counted_json(counted)})
+    figures = {"tally": tally.as_json(), "shown": _counted_json(counted)}
+    db.store_row(LiveSnapshot, "day", {"day": day, "computed_at": now, "figures": figures})
     return counted
 
 
@@ -235,24 +236,16 @@ def _grouped_scans(origin: datetime, by_window: bool = True):
     had no room left for them, which is why it was one)."""
     step = _step_number(origin).label("step")
     clean = Scan.conflict.is_(None).label("clean")
+    window, first = null().label("slot_id"), null().label("first")
     if by_window:
-        window = Booking.slot_id
-        first = (Scan.already_admitted + Scan.count <= Ticket.party_size).label("first")
-    else:
-        window, first = null().label("slot_id"), null().label("first")
+        window, first = Booking.slot_id, (Scan.already_admitted + Scan.count <= Ticket.party_size).label("first")
     query = select(Scan.gate_id, step, Scan.direction, Scan.verdict, Scan.reason, window, clean, first,
                    func.sum(Scan.count), func.count(Scan.id))  # fmt: skip
-    if by_window:
-        query = query.outerjoin(Ticket, Ticket.id == Scan.ticket_id).outerjoin(Booking, Booking.id == Ticket.booking_id)
-    return query.group_by(
-        Scan.gate_id,
-        "step",
-        Scan.direction,
-        Scan.verdict,
-        Scan.reason,
-        "clean",
-        *([window, first] if by_window else []),
-    )
+    query = query.group_by(Scan.gate_id, "step", Scan.direction, Scan.verdict, Scan.reason, "clean")
+    if not by_window:
+        return query
+    joined = query.outerjoin(Ticket, Ticket.id == Scan.ticket_id).outerjoin(Booking, Booking.id == Ticket.booking_id)
+    return joined.group_by(window, first)
 
 
 def _no_shows(day: date, slot_ids: list[int]) -> dict[int, int]:
@@ -291,15 +284,6 @@ def _step_number(origin: datetime):
     # SQLite's integer division truncates towards zero: shift to stay on the right step before the origin.
     step, shift = int(STEP.total_seconds()), 10**6
     return (seconds + shift * step) // step - shift
-
-
-def _store(day: date, now: datetime, figures: dict) -> None:
-    statement = db.upsert_insert(db.session(), LiveSnapshot).values(day=day, computed_at=now, figures=figures)
-    statement = statement.on_conflict_do_update(
-        index_elements=[LiveSnapshot.day], set_={"computed_at": now, "figures": figures}
-    )
-    with db.write_transaction() as session:
-        session.execute(statement)
 
 
 def _counted_json(counted: Counted) -> dict:

@@ -36,7 +36,7 @@ def cached_answer(key: str, now: datetime, max_age: float, compute: Callable[[],
     if recent and not db.try_transaction_lock(ANSWER_LOCK, key):
         return row.body  # another worker is computing the next one
     body = compute()
-    _store(key, now, body)
+    db.store_row(CachedAnswer, "key", {"key": key, "stored_at": now, "body": body})
     return body
 
 
@@ -44,12 +44,3 @@ def forget_answers(prefix: str) -> None:
     """Drop the stored answers whose key starts with ``prefix`` (after a change their readers must see at
     once), inside the caller's write transaction."""
     db.session().execute(delete(CachedAnswer).where(CachedAnswer.key.startswith(prefix, autoescape=True)))
-
-
-def _store(key: str, now: datetime, body: bytes) -> None:
-    statement = db.upsert_insert(db.session(), CachedAnswer).values(key=key, stored_at=now, body=body)
-    statement = statement.on_conflict_do_update(
-        index_elements=[CachedAnswer.key], set_={"stored_at": now, "body": body}
-    )
-    with db.write_transaction() as session:
-        session.execute(statement)

@@ -185,6 +185,15 @@ def upsert_insert(db_session: Session, table):
     return dialect.insert(table)
 
 
+def store_row(table, key: str, values: dict) -> None:
+    """Insert a row of ``table`` (a model or a Table), or where one with the same ``key`` column is there
+    already, replace its other values; in a write transaction of its own."""
+    statement = upsert_insert(session(), table).values(**values)
+    replaced = {name: value for name, value in values.items() if name != key}
+    with write_transaction() as db_session:
+        db_session.execute(statement.on_conflict_do_update(index_elements=[key], set_=replaced))
+
+
 def try_transaction_lock(lock: int, key: int | str) -> bool:
     """Whether this request's transaction now holds the advisory lock ``(lock, key)`` (a string key by its
     hash), without waiting: held until the transaction ends, so one worker at a time does what it guards
