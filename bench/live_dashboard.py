@@ -220,6 +220,14 @@ def turn_of(moment: float, started_at: float) -> int:
     return int((moment - started_at) // TURN_SECONDS)
 
 
+@dataclass(frozen=True)
+class Polling:
+    """The dashboards of a rush: an ops account's token, and how many poll."""
+
+    ops_token: str
+    count: int
+
+
 @dataclass
 class Turn:
     """One turn of the rush: its scans and the CPU spent meanwhile."""
@@ -238,7 +246,7 @@ class Turn:
 
 
 def interleaved_rush(
-    server: Server, database_url: str, tokens: list[str], codes: list[str], warm_up: list[str], args
+    server: Server, database_url: str, tokens: list[str], codes: list[str], warm_up: list[str], dashboards: Polling
 ) -> list[Turn]:
     """One long gate rush, the dashboards polling in every other turn; the whole turns in which every
     scanner was still scanning (the first one left out: the scanners are starting), with their scans and
@@ -248,7 +256,7 @@ def interleaved_rush(
     readings: list = []
     with cpu_meter(server.pid, database_url) as read_cpu:
         started_at = time.monotonic()
-        polling = (server.port, args.ops_token, args.dashboards, stop, answers, started_at)
+        polling = (server.port, dashboards.ops_token, dashboards.count, stop, answers, started_at)
         poller = multiprocessing.Process(target=poll_dashboards, args=polling)
         poller.start()
         sampler = threading.Thread(target=_read_cpu_each_turn, args=(read_cpu, started_at, stop, readings))
@@ -332,18 +340,21 @@ def main() -> None:
     warm = args.scanners * 10
     with tempfile.TemporaryDirectory() as tmp:
         database_url = reset_database(args.db, Path(tmp))
-        args.ops_token = seed(database_url, args.bookings, args.scans)
+        ops_token = seed(database_url, args.bookings, args.scans)
         codes, tokens = prepare(database_url, args.tickets + warm, args.scanners)
         for shared, env in (("worked out on every request", {"MUSEUM_LIVE_ANSWER_SECONDS": "0"}),
                             ("shared for a second (the default)", {})):  # fmt: skip
             with gunicorn(database_url, 4, args.max_seconds, env) as port:
                 print(f"reads, one at a time, gunicorn -w 4, answers {shared}:")
                 for path in ("/api/v1/ops/live", "/api/v1/admin/dashboard"):
-                    print(f"  GET {path}: {describe_latencies(timed_reads(port, args.ops_token, path, args.requests))}")
+                    print(f"  GET {path}: {describe_latencies(timed_reads(port, ops_token, path, args.requests))}")
         print(f"gate rush: {args.scanners} scanners, {args.tickets} tickets and 10% duplicates, the dashboards "
               f"polling in every other turn of {TURN_SECONDS} s:")  # fmt: skip
         with gunicorn_server(database_url, 4, args.max_seconds) as server:
-            turns = interleaved_rush(server, database_url, tokens, codes[: args.tickets], codes[args.tickets :], args)
+            polling = Polling(ops_token, args.dashboards)
+            turns = interleaved_rush(
+                server, database_url, tokens, codes[: args.tickets], codes[args.tickets :], polling
+            )
     report(turns, args.dashboards)
 
 
